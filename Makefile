@@ -1,0 +1,110 @@
+# libds2 build. Sources are found by convention, so adding a file needs no edit here:
+#   lib/*.c, kernels/<family>/*.c  -> build/libds2.{a,so}   (only *-avx2.c gets -mavx2 -mfma)
+#   cuda/*.cu                      -> into the library when nvcc is found (WITH_CUDA=0/1 forces)
+#   tools/<name>/*.c               -> build/<name>
+#   test/test_*.c (+ test/common)  -> build/test/test_*   (Check suites)
+# `make test` runs every suite plain and then under ASan+UBSan (build/asan/).
+
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= cc
+NVCC      ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+WITH_CUDA ?= $(if $(wildcard $(NVCC)),1,0)
+SANITIZE  ?=
+
+OPT       ?= -O2
+CFLAGS    ?= $(OPT) -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread -Iinclude -Ilib -Ikernels
+CFLAGS    += $(shell pkg-config --cflags sndfile samplerate 2>/dev/null)
+AVX2FLAGS := -mavx2 -mfma -mf16c
+LDLIBS    := $(shell pkg-config --libs sndfile samplerate 2>/dev/null || echo -lsndfile -lsamplerate) \
+             -lopenblas -lm -lpthread
+ifneq ($(SANITIZE),)
+CFLAGS    += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC   := $(wildcard lib/*.c) $(wildcard kernels/*/*.c)
+CUDA_SRC  := $(wildcard cuda/*.cu)
+ifeq ($(WITH_CUDA),1)
+LIB_SRC   := $(filter-out lib/backend_cuda_stub.c,$(LIB_SRC))
+CFLAGS    += -DDS2_WITH_CUDA=1
+LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+NVFLAGS   ?= -O2 -std=c++17 -Xcompiler -fPIC,-Wall -Iinclude -Ilib \
+             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_75,code=compute_75
+endif
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(if $(filter 1,$(WITH_CUDA)),$(CUDA_SRC:%.cu=$(BUILD)/obj/%.cu.o))
+TOOLS     := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+TOOL_BINS := $(sort $(TOOLS:%=$(BUILD)/%))
+TEST_SRC  := $(wildcard test/test_*.c)
+TEST_COMMON := $(wildcard test/common/*.c)
+TEST_BINS := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+.PHONY: all lib tools tests test test-plain test-asan bench install clean deps format
+all: lib tools
+
+lib: $(BUILD)/libds2.a $(BUILD)/libds2.so
+tools: $(TOOL_BINS)
+tests: $(TEST_BINS)
+
+$(BUILD)/obj/%-avx2.o: %-avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX2FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(BUILD)/libds2.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libds2.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
+
+.SECONDEXPANSION:
+$(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/%/*.c)) $(BUILD)/libds2.a
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
+
+$(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(BUILD)/libds2.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(CHECK_LIBS) $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
+
+# Each suite runs from the repository root (golden files are found relative to it).
+test-plain: $(TEST_BINS) tools
+	@fail=0; for t in $(TEST_BINS); do echo "== $$t"; CK_FORK=yes $$t || fail=1; done; exit $$fail
+
+test-asan:
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined WITH_CUDA=0 OPT=-O1 test-plain
+
+test: test-plain test-asan
+
+deps:
+	scripts/install-deps.sh
+
+bench: all
+	$(BUILD)/ds2-bench
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/ds2.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libds2.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libds2.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(TOOL_BINS) tools/ds2-convert $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DS2_VERSION_STRING "\(.*\)"/\1/p' include/ds2.h)|' \
+	    -e 's|@LIBS@|$(LDLIBS)|' ds2.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ds2.pc
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cu')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

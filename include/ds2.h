@@ -1,0 +1,160 @@
+/*
+ * libds2 — DeepSpeech2 inference in C (fp32 and dynamic int8 on the CPU, fp32 on CUDA).
+ *
+ * Objects and ownership
+ *   ds2_model    immutable after ds2_model_load(); may be shared by any number of threads and
+ *                sessions. Backend data (packed int8 weights, GPU copies) is prepared lazily,
+ *                once, under the model's own lock.
+ *   ds2_session  working memory + precision/device/thread count. One thread at a time per
+ *                session; use one session per thread. Must be freed before its model.
+ *
+ * Every fallible call returns ds2_status. A detailed message is written to the caller's
+ * error buffer (ds2_model_load, ds2_audio_load) or kept in the session
+ * (ds2_session_error). The library never prints; messages go to the optional log callback.
+ */
+#ifndef DS2_H
+#define DS2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DS2_VERSION_STRING "0.1.0"
+
+typedef enum ds2_status {
+    DS2_OK = 0,
+    DS2_ERR_INVALID_ARGUMENT, /* NULL pointer, absurd size, bad parameter value */
+    DS2_ERR_IO,               /* file missing or unreadable */
+    DS2_ERR_MODEL_FORMAT,     /* model file corrupt, truncated, wrong version or shape */
+    DS2_ERR_AUDIO_FORMAT,     /* audio file unreadable, empty or not audio */
+    DS2_ERR_OUT_OF_MEMORY,
+    DS2_ERR_NOT_BUILT,        /* feature not compiled in (e.g. "built without CUDA") */
+    DS2_ERR_NO_DEVICE,        /* CUDA built, but no usable device */
+    DS2_ERR_BACKEND,          /* a CUDA / cuBLAS call failed; message names the call */
+    DS2_ERR_UNSUPPORTED,      /* valid request this build cannot serve (e.g. ISA missing) */
+} ds2_status;
+
+/* Static string naming the status, never NULL. */
+const char *ds2_status_string(ds2_status status);
+
+typedef enum ds2_log_level { DS2_LOG_ERROR = 0, DS2_LOG_WARN, DS2_LOG_INFO, DS2_LOG_DEBUG } ds2_log_level;
+typedef void (*ds2_log_fn)(ds2_log_level level, const char *message, void *user_data);
+
+typedef enum ds2_precision { DS2_PRECISION_FP32 = 0, DS2_PRECISION_INT8 } ds2_precision;
+typedef enum ds2_device { DS2_DEVICE_CPU = 0, DS2_DEVICE_GPU } ds2_device;
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct ds2_model ds2_model;
+
+typedef struct ds2_model_params {
+    ds2_log_fn log;  /* optional */
+    void *log_user_data;
+} ds2_model_params;
+
+ds2_model_params ds2_model_default_params(void);
+
+/* Maps a libds2 model file (GGUF v3, see docs/model-format.md) read-only and validates
+ * every key and tensor. On failure *model is NULL and error (if not NULL) holds a message
+ * naming what is wrong. */
+ds2_status ds2_model_load(const char *path, const ds2_model_params *params, ds2_model **model,
+                          char *error, size_t error_size);
+void ds2_model_free(ds2_model *model);
+
+typedef struct ds2_model_info {
+    int sample_rate;      /* audio rate the model expects, Hz */
+    int n_labels;         /* softmax width */
+    int blank_index;
+    const char *rnn_type; /* "lstm", "gru" or "rnn" */
+    int hidden_size;
+    int hidden_layers;
+    int bidirectional;     /* 1: directions summed; 0: unidirectional + lookahead */
+    int lookahead_context; /* 0 when bidirectional */
+    int conv_channels;     /* output channels of the conv layers */
+    int weights_int8;      /* file holds pre-quantized int8 RNN/FC weights */
+    uint64_t n_parameters;
+    uint64_t file_bytes;
+} ds2_model_info;
+
+void ds2_model_get_info(const ds2_model *model, ds2_model_info *info);
+/* Label i as a NUL-terminated UTF-8 string, or NULL when i is out of range. */
+const char *ds2_model_label(const ds2_model *model, int i);
+
+/* ---------------------------------------------------------------- audio */
+
+typedef struct ds2_audio {
+    float *samples; /* mono, owned; free with ds2_audio_free */
+    size_t n_samples;
+    int sample_rate;
+} ds2_audio;
+
+/* Reads any format libsndfile reads; averages channels (as deepspeech.pytorch does) and
+ * resamples band-limited to target_rate (pass ds2_model_info.sample_rate). */
+ds2_status ds2_audio_load(const char *path, int target_rate, ds2_audio *audio, char *error,
+                          size_t error_size);
+void ds2_audio_free(ds2_audio *audio);
+
+/* ---------------------------------------------------------------- session */
+
+typedef struct ds2_session ds2_session;
+
+typedef struct ds2_session_params {
+    ds2_precision precision; /* default fp32 */
+    ds2_device device;       /* default cpu */
+    int n_threads;           /* CPU threads, >= 1; default 1 */
+    int gpu_index;           /* CUDA device ordinal; default 0 */
+    ds2_log_fn log;
+    void *log_user_data;
+} ds2_session_params;
+
+ds2_session_params ds2_session_default_params(void);
+
+ds2_status ds2_session_create(const ds2_model *model, const ds2_session_params *params,
+                              ds2_session **session);
+void ds2_session_free(ds2_session *session);
+/* Message of the session's last failure ("" after success). Valid until the next call. */
+const char *ds2_session_error(const ds2_session *session);
+
+/* One utterance of audio at the model's sample rate. */
+typedef struct ds2_utterance {
+    const float *samples;
+    size_t n_samples;
+} ds2_utterance;
+
+typedef struct ds2_run_params {
+    int want_probs;      /* fill ds2_result.probs */
+    float chunk_seconds; /* > 0: split each utterance into chunks of this length and carry the
+                            RNN state across them, as deepspeech.pytorch's transcribe does */
+} ds2_run_params;
+
+ds2_run_params ds2_run_default_params(void);
+
+typedef struct ds2_result {
+    char *text;      /* greedy CTC transcript, owned */
+    float *probs;    /* [n_frames][n_labels] softmax, owned, NULL unless want_probs */
+    int n_frames;
+    int n_labels;
+} ds2_result;
+
+/* Runs `batch` utterances together (variable lengths; each utterance's output is the same as
+ * when run alone) and fills results[0..batch). On failure no result needs freeing. */
+ds2_status ds2_run(ds2_session *session, const ds2_utterance *utterances, int batch,
+                   const ds2_run_params *params, ds2_result *results);
+void ds2_result_free(ds2_result *result);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* Word / character edit distance as deepspeech.pytorch's WER/CER: the transcript and
+ * reference are compared as given (callers upper-case both); words split on spaces, and
+ * the CER ignores spaces. Returns the distance; *ref_units receives the reference length
+ * (words, or characters without spaces). Returns -1 on allocation failure. */
+long ds2_word_errors(const char *hypothesis, const char *reference, long *ref_words);
+long ds2_char_errors(const char *hypothesis, const char *reference, long *ref_chars);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DS2_H */

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs the Debian packages libds2's build, tests and bench need. Idempotent; uses sudo when
+# not root. The CUDA toolkit is not installed here: cuda/ is built when nvcc is present.
+set -e
+PKGS="build-essential pkg-config libopenblas-dev libsndfile1-dev libsamplerate0-dev check python3-numpy"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
