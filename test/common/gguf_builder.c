@@ -134,7 +134,8 @@ unsigned char *gguf_builder_finish(gguf_builder *b, size_t *size)
     put(&out, zeros, (32 - out.n % 32) % 32);
     for (int i = 0; i < b->n_t; i++) {
         put(&out, b->t[i].data, b->t[i].bytes);
-        put(&out, zeros, (32 - b->t[i].bytes % 32) % 32);
+        if (i + 1 < b->n_t) /* no tail padding: every shorter prefix must be invalid */
+            put(&out, zeros, (32 - b->t[i].bytes % 32) % 32);
     }
     *size = out.n;
     return out.p;
