@@ -180,6 +180,7 @@ ds2_status cpu_session_create(const void *model_data, int n_threads, void **sess
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
     s->m = model_data;
     s->n_threads = n_threads;
+    s->conv_col_bytes = 4u << 20;
     ds2_status st = ds2_threadpool_create(n_threads, &s->pool, err);
     if (st != DS2_OK) {
         cpu_session_free(s);

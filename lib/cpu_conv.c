@@ -1,17 +1,15 @@
 /*
  * Conv stack for one utterance as im2col + sgemm, tiled over output frames so the column buffer
- * stays near CONV_COL_BYTES (an untiled full-size conv2 would need K = 7392 rows per output
- * position). MaskConv zeroes every layer's frames t >= out_len (the final output length); since
- * inputs past the utterance are zero, those frames are simply never computed, and reads past the
- * frames a layer computed see zeros. So an utterance gives the same result in any batch.
+ * stays near s->conv_col_bytes (4 MiB) (an untiled full-size conv2 would need K = 7392 rows per
+ * output position). MaskConv zeroes every layer's frames t >= out_len (the final output length);
+ * since inputs past the utterance are zero, those frames are simply never computed, and reads past
+ * the frames a layer computed see zeros. So an utterance gives the same result in any batch.
  */
 #include <cblas.h>
 #include <string.h>
 
 #include "conv/conv.h"
 #include "cpu_internal.h"
-
-#define CONV_COL_BYTES (4u << 20)
 
 /* One layer's input: [c][f][t] with time stride 1; frames >= t_valid read as zero. */
 typedef struct conv_input {
@@ -55,8 +53,9 @@ static ds2_status conv_layer(cpu_session *s, const ds2_conv_desc *c, conv_input 
 {
     int K = c->c_in * c->k_freq * c->k_time;
     size_t per_frame = (size_t)K * c->f_out * sizeof(float);
-    int tile = (int)(CONV_COL_BYTES / per_frame);
-    tile = tile < 1 ? 1 : tile > n_out ? n_out : tile;
+    size_t fit = s->conv_col_bytes / per_frame;
+    int tile = fit > (size_t)n_out ? n_out : (int)fit;
+    tile = tile < 1 ? 1 : tile;
     ds2_status st = cpu_buf_reserve(&s->col, (size_t)K * c->f_out * tile, "conv columns", err);
     if (st == DS2_OK)
         st = cpu_buf_reserve(&s->tile, (size_t)c->c_out * c->f_out * tile, "conv tile", err);

@@ -50,7 +50,8 @@ struct cpu_session {
     const cpu_model *m;
     int n_threads;
     ds2_threadpool *pool;
-    /* conv stack, one utterance at a time */
+    /* conv stack, one utterance at a time; im2col tiles hold about conv_col_bytes */
+    size_t conv_col_bytes;
     cpu_buf conv_a, conv_b, col, tile;
     /* RNN stack, [T][B][*] rows in length-sorted order */
     cpu_buf x0, ya, yb, proj, hs, cs, hg, logits;
