@@ -154,8 +154,8 @@ void cpu_session_free(void *session_data)
     cpu_session *s = session_data;
     if (!s)
         return;
-    cpu_buf *bufs[] = {&s->conv_a, &s->conv_b, &s->col, &s->tile, &s->x0, &s->ya,
-                       &s->yb,     &s->proj,   &s->hs,  &s->cs,   &s->hg, &s->logits};
+    cpu_buf *bufs[] = {&s->conv_in, &s->conv_a, &s->conv_b, &s->col, &s->x0, &s->ya,
+                       &s->yb,      &s->proj,   &s->hs,     &s->cs,  &s->hg, &s->logits};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         cpu_buf_free(bufs[i]);
     free(s->perm);

@@ -1,9 +1,13 @@
 /*
  * Conv stack for one utterance as im2col + sgemm, tiled over output frames so the column buffer
- * stays near s->conv_col_bytes (4 MiB) (an untiled full-size conv2 would need K = 7392 rows per
- * output position). MaskConv zeroes every layer's frames t >= out_len (the final output length);
- * since inputs past the utterance are zero, those frames are simply never computed, and reads past
- * the frames a layer computed see zeros. So an utterance gives the same result in any batch.
+ * stays near s->conv_col_bytes (an untiled full-size conv2 needs K = 7392 rows per output
+ * position: 300 MB for 5 s). Activations are kept [channel][time][freq], so a tile of output
+ * frames is one contiguous block per channel: sgemm writes it in place and the fused
+ * bias + Hardtanh epilogue runs over it, and im2col copies runs of f_out values.
+ *
+ * MaskConv zeroes every layer's frames t >= out_len (the final output length); since inputs past
+ * the utterance are zero, those frames are simply never computed, and reads past the frames a
+ * layer computed see zeros. So an utterance gives the same result in any batch.
  */
 #include <cblas.h>
 #include <string.h>
@@ -11,10 +15,11 @@
 #include "conv/conv.h"
 #include "cpu_internal.h"
 
-/* One layer's input: [c][f][t] with time stride 1; frames >= t_valid read as zero. */
+/* One layer's input: [c][t][f] with f contiguous; frames >= t_valid read as zero. */
 typedef struct conv_input {
     const float *data;
-    int ld_c, ld_f, t_valid;
+    size_t ld_c;
+    int ld_t, t_valid;
 } conv_input;
 
 typedef struct im2col_job {
@@ -24,53 +29,59 @@ typedef struct im2col_job {
     int t0, tile, n_cols;
 } im2col_job;
 
-/* col[k][f * tile + tt], k = (ci * k_freq + kf) * k_time + kt. */
+/* col[k][tt * f_out + f], k = (ci * k_freq + kf) * k_time + kt. */
 static void im2col_rows(void *ctx, int k_begin, int k_end)
 {
     const im2col_job *j = ctx;
     const ds2_conv_desc *c = j->c;
+    const int sf = c->stride_freq, F = c->f_out;
     for (int k = k_begin; k < k_end; k++) {
         int kt = k % c->k_time, kf = (k / c->k_time) % c->k_freq, ci = k / (c->k_time * c->k_freq);
+        /* output bins whose input bin f * sf - pad + kf lies inside 0..f_in-1 */
+        int off = kf - c->pad_freq;
+        int f_lo = off >= 0 ? 0 : (-off + sf - 1) / sf;
+        int f_hi = c->f_in - 1 - off < 0 ? 0 : (c->f_in - 1 - off) / sf + 1;
+        f_hi = f_hi > F ? F : f_hi;
+        f_lo = f_lo > f_hi ? f_hi : f_lo;
         float *dst = j->col + (size_t)k * j->n_cols;
-        for (int f = 0; f < c->f_out; f++, dst += j->tile) {
-            int fi = f * c->stride_freq - c->pad_freq + kf;
-            if (fi < 0 || fi >= c->f_in) {
-                memset(dst, 0, sizeof(float) * j->tile);
+        for (int tt = 0; tt < j->tile; tt++, dst += F) {
+            int ti = (j->t0 + tt) * c->stride_time - c->pad_time + kt;
+            if (ti < 0 || ti >= j->in.t_valid) {
+                memset(dst, 0, sizeof(float) * F);
                 continue;
             }
-            const float *src = j->in.data + (size_t)ci * j->in.ld_c + (size_t)fi * j->in.ld_f;
-            for (int tt = 0; tt < j->tile; tt++) {
-                int ti = (j->t0 + tt) * c->stride_time - c->pad_time + kt;
-                dst[tt] = ti >= 0 && ti < j->in.t_valid ? src[ti] : 0.0f;
-            }
+            const float *src = j->in.data + ci * j->in.ld_c + (size_t)ti * j->in.ld_t;
+            memset(dst, 0, sizeof(float) * f_lo);
+            for (int f = f_lo; f < f_hi; f++)
+                dst[f] = src[f * sf + off];
+            memset(dst + f_hi, 0, sizeof(float) * (F - f_hi));
         }
     }
 }
 
-/* Output [c_out][f_out][n_out] (frames 0..n_out). */
+/* Output [c_out][n_out][f_out]. */
 static ds2_status conv_layer(cpu_session *s, const ds2_conv_desc *c, conv_input in, int n_out,
                              float *out, ds2_err *err)
 {
-    int K = c->c_in * c->k_freq * c->k_time;
-    size_t per_frame = (size_t)K * c->f_out * sizeof(float);
+    const int K = c->c_in * c->k_freq * c->k_time, F = c->f_out;
+    const size_t per_frame = (size_t)K * F * sizeof(float);
     size_t fit = s->conv_col_bytes / per_frame;
-    int tile = fit > (size_t)n_out ? n_out : (int)fit;
-    tile = tile < 1 ? 1 : tile;
-    ds2_status st = cpu_buf_reserve(&s->col, (size_t)K * c->f_out * tile, "conv columns", err);
-    if (st == DS2_OK)
-        st = cpu_buf_reserve(&s->tile, (size_t)c->c_out * c->f_out * tile, "conv tile", err);
+    int tile = fit > (size_t)n_out ? n_out : fit < 1 ? 1 : (int)fit;
+    ds2_status st = cpu_buf_reserve(&s->col, (size_t)K * F * tile, "conv columns", err);
     if (st != DS2_OK)
         return st;
     ds2_bias_hardtanh_fn epilogue = ds2_bias_hardtanh_get();
+    const size_t ld_c = (size_t)n_out * F;
     for (int t0 = 0; t0 < n_out; t0 += tile) {
         int nt = n_out - t0 < tile ? n_out - t0 : tile;
-        im2col_job job = {c, in, s->col.p, t0, nt, c->f_out * nt};
+        im2col_job job = {c, in, s->col.p, t0, nt, F * nt};
         ds2_threadpool_parallel_for(s->pool, K, 16, im2col_rows, &job);
+        float *o = out + (size_t)t0 * F;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->c_out, job.n_cols, K, 1.0f,
-                    c->weight, K, s->col.p, job.n_cols, 0.0f, s->tile.p, job.n_cols);
+                    c->weight, K, s->col.p, job.n_cols, 0.0f, o, (int)ld_c);
         for (int co = 0; co < c->c_out; co++)
-            epilogue(c->f_out, nt, s->tile.p + (size_t)co * job.n_cols, nt, c->bias[co], 0.0f,
-                     20.0f, out + (size_t)co * c->f_out * n_out + t0, n_out);
+            epilogue(1, job.n_cols, o + co * ld_c, job.n_cols, c->bias[co], 0.0f, 20.0f,
+                     o + co * ld_c, job.n_cols);
     }
     return DS2_OK;
 }
@@ -79,7 +90,15 @@ ds2_status cpu_conv_utterance(cpu_session *s, const float *features, int t_max, 
                               int out_len, float *x0, int row, int batch, int t_rows, ds2_err *err)
 {
     const ds2_net *net = &s->m->net;
-    conv_input in = {features, net->n_freq * t_max, t_max, length};
+    const int n_freq = net->n_freq;
+    /* features [f][t] -> [t][f], valid frames only */
+    ds2_status st = cpu_buf_reserve(&s->conv_in, (size_t)length * n_freq, "conv input", err);
+    if (st != DS2_OK)
+        return st;
+    for (int f = 0; f < n_freq; f++)
+        for (int t = 0; t < length; t++)
+            s->conv_in.p[(size_t)t * n_freq + f] = features[(size_t)f * t_max + t];
+    conv_input in = {s->conv_in.p, (size_t)length * n_freq, n_freq, length};
     int t_pad = t_max; /* the batch tensor's frames at this layer, as upstream pads */
     cpu_buf *bufs[2] = {&s->conv_a, &s->conv_b};
     float *out = NULL;
@@ -88,29 +107,26 @@ ds2_status cpu_conv_utterance(cpu_session *s, const float *features, int t_max, 
         const ds2_conv_desc *c = &net->conv[l];
         t_pad = (t_pad + 2 * c->pad_time - (c->k_time - 1) - 1) / c->stride_time + 1;
         n_out = t_pad < out_len ? t_pad : out_len;
-        if (n_out < 0)
-            n_out = 0;
-        ds2_status st =
-            cpu_buf_reserve(bufs[l & 1], (size_t)c->c_out * c->f_out * n_out, "conv output", err);
+        n_out = n_out < 0 ? 0 : n_out;
+        st = cpu_buf_reserve(bufs[l & 1], (size_t)c->c_out * c->f_out * n_out, "conv output", err);
         if (st != DS2_OK)
             return st;
         out = bufs[l & 1]->p;
         if (n_out > 0 && (st = conv_layer(s, c, in, n_out, out, err)) != DS2_OK)
             return st;
-        in = (conv_input){out, c->f_out * n_out, n_out, n_out};
+        in = (conv_input){out, (size_t)n_out * c->f_out, c->f_out, n_out};
     }
-    /* Flatten as torch's view(N, C * F, T) then transpose to [T][N][C * F]. */
+    /* Flatten as torch's view(N, C * F, T) then transpose: x0[t][row][c * F + f]. */
     const ds2_conv_desc *last = &net->conv[net->n_conv - 1];
-    int K = last->c_out * last->f_out;
-    size_t ld_t = (size_t)batch * K;
+    const int C = last->c_out, F = last->f_out, K = C * F;
     for (int t = 0; t < t_rows; t++) {
-        float *dst = x0 + t * ld_t + (size_t)row * K;
+        float *dst = x0 + ((size_t)t * batch + row) * K;
         if (t >= n_out) {
             memset(dst, 0, sizeof(float) * K);
             continue;
         }
-        for (int k = 0; k < K; k++)
-            dst[k] = out[(size_t)k * n_out + t];
+        for (int c = 0; c < C; c++)
+            memcpy(dst + c * F, out + ((size_t)c * n_out + t) * F, sizeof(float) * F);
     }
     return DS2_OK;
 }

@@ -52,7 +52,7 @@ struct cpu_session {
     ds2_threadpool *pool;
     /* conv stack, one utterance at a time; im2col tiles hold about conv_col_bytes */
     size_t conv_col_bytes;
-    cpu_buf conv_a, conv_b, col, tile;
+    cpu_buf conv_in, conv_a, conv_b, col;
     /* RNN stack, [T][B][*] rows in length-sorted order */
     cpu_buf x0, ya, yb, proj, hs, cs, hg, logits;
     int *perm, *len_sorted, *n_active; /* [batch], [batch], [frames] */

@@ -147,7 +147,8 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
     if (length >= 9) /* the case is not trivially zero */
         ck_assert_msg(amax > 1.0, "t_max %d len %d: all near zero", t_max, length);
     free(x0), free(want), free(x);
-    cpu_buf_free(&s.conv_a), cpu_buf_free(&s.conv_b), cpu_buf_free(&s.col), cpu_buf_free(&s.tile);
+    cpu_buf_free(&s.conv_in), cpu_buf_free(&s.conv_a), cpu_buf_free(&s.conv_b),
+        cpu_buf_free(&s.col);
     ds2_threadpool_destroy(s.pool);
     free_net(&net);
 }
