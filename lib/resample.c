@@ -2,9 +2,10 @@
  *
  * SRC_SINC_BEST_QUALITY: its 96 % pass band (about 7.7 kHz at 16 kHz) is the closest of
  * libsamplerate's converters to sox's default `rate -h` (95 %), which prepared the audio
- * deepspeech.pytorch models are trained on; MEDIUM (90 %) would attenuate the top spectrogram
- * bins the model has learnt to see. Its cost (tens of times faster than real time) is small
- * next to the network's. */
+ * deepspeech.pytorch models are trained on; MEDIUM (90 %) would attenuate the top ~16
+ * spectrogram bins the model has learnt to see. Cost, measured on the shared 2-core dev
+ * machine: 30 s of 44.1 kHz -> 16 kHz in 2.5 s (MEDIUM: 0.55 s); 16 kHz input, the usual
+ * case (LibriSpeech, AN4), is never resampled. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
