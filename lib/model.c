@@ -98,7 +98,7 @@ ds2_status ds2_model_prepare_backend(const ds2_model *cm, const ds2_backend_i *b
     if (!slot->done) {
         ds2_err perr = {""};
         slot->status = b->prepare(&m->net, device_index, &slot->data, &perr);
-        snprintf(slot->error, sizeof slot->error, "%s", perr.msg);
+        slot->error = perr;
         /* A missing device or build is permanent; other failures (e.g. OOM) may be retried. */
         slot->done = slot->status == DS2_OK || slot->status == DS2_ERR_NOT_BUILT ||
                      slot->status == DS2_ERR_NO_DEVICE || slot->status == DS2_ERR_UNSUPPORTED;
@@ -107,7 +107,7 @@ ds2_status ds2_model_prepare_backend(const ds2_model *cm, const ds2_backend_i *b
     if (st == DS2_OK)
         *data = slot->data;
     else
-        ds2_fail(err, st, "%s", slot->error);
+        ds2_fail(err, st, "%s", slot->error.msg);
     if (!slot->done)
         memset(slot, 0, sizeof *slot);
     pthread_mutex_unlock(&m->lock);
