@@ -75,7 +75,10 @@ static ds2_status conv_layer(cpu_session *s, const ds2_conv_desc *c, conv_input 
     for (int t0 = 0; t0 < n_out; t0 += tile) {
         int nt = n_out - t0 < tile ? n_out - t0 : tile;
         im2col_job job = {c, in, s->col.p, t0, nt, F * nt};
-        ds2_threadpool_parallel_for(s->pool, K, 16, im2col_rows, &job);
+        if ((size_t)K * job.n_cols < (1u << 16)) /* too small to be worth a fork-join */
+            im2col_rows(&job, 0, K);
+        else
+            ds2_threadpool_parallel_for(s->pool, K, 16, im2col_rows, &job);
         float *o = out + (size_t)t0 * F;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->c_out, job.n_cols, K, 1.0f,
                     c->weight, K, s->col.p, job.n_cols, 0.0f, o, (int)ld_c);

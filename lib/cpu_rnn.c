@@ -112,8 +112,8 @@ ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float
             job.n = n;
             job.pt = pt;
             job.yt = y + (size_t)t * B * H;
-            /* Below ~16k units the fork-join costs more than the cell itself. */
-            if ((size_t)n * H >= 16384)
+            /* Below ~4k units (~10 us of cell) a fork-join costs more than it saves. */
+            if ((size_t)n * H >= 4096)
                 ds2_threadpool_parallel_for(s->pool, H, 64, cell_units, &job);
             else
                 cell_units(&job, 0, H);

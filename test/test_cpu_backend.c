@@ -177,6 +177,9 @@ START_TEST(batch_invariance)
             check_batch_invariance(&s, 1);
             check_batch_invariance(&s, 2);
         }
+    /* wide enough that the cells and int8 products split across the pool (batch * H >= 4096) */
+    rand_net_spec s = rand_net_ds2_like(DS2_RNN_GRU, 1024, 1, 0, 20);
+    check_batch_invariance(&s, 2);
 }
 END_TEST
 
