@@ -3,6 +3,7 @@
  * argument checking. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -379,6 +380,65 @@ START_TEST(rejects_bad_arguments)
 }
 END_TEST
 
+/* Sessions of one prepared model used from two threads at once give the same results as one
+ * after the other: no shared mutable state in the backend. */
+typedef struct session_thread {
+    const ds2_net *net;
+    void *model;
+    int len[3], t_max;
+    const float *x;
+    float *probs;
+    int t_out;
+} session_thread;
+
+static void *session_thread_main(void *arg)
+{
+    session_thread *st = arg;
+    runner r = {st->net, st->model, NULL};
+    ds2_err err = {{0}};
+    if (backend->session_create(st->net, st->model, 2, 0, &r.session, &err) != DS2_OK)
+        return NULL;
+    int ol[3];
+    for (int i = 0; i < 3; i++) {
+        free(st->probs);
+        st->probs = run(&r, 3, st->len, st->x, st->t_max, NULL, &st->t_out, ol);
+    }
+    backend->session_free(r.session);
+    return NULL;
+}
+
+START_TEST(concurrent_sessions)
+{
+    rand_net_spec s = rand_net_ds2_like(DS2_RNN_LSTM, 64, 2, 1, 33);
+    ds2_net *net = rand_net_create(&s);
+    runner r = open_runner(net, 1);
+    session_thread st[2] = {{net, r.model, {30, 44, 12}, 0, NULL, NULL, 0},
+                            {net, r.model, {20, 9, 41}, 0, NULL, NULL, 0}};
+    float *x[2], *want[2];
+    for (int i = 0; i < 2; i++) {
+        x[i] = make_features(net->n_freq, 3, st[i].len, &st[i].t_max);
+        st[i].x = x[i];
+        int t_out, ol[3];
+        want[i] = run(&r, 3, st[i].len, x[i], st[i].t_max, NULL, &t_out, ol);
+    }
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, session_thread_main, &st[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_nonnull(st[i].probs);
+        size_t n = (size_t)3 * st[i].t_out * net->n_labels;
+        for (size_t k = 0; k < n; k++)
+            ck_assert_msg(fabsf(st[i].probs[k] - want[i][k]) <= 1e-6f, "thread %d: %g vs %g", i,
+                          st[i].probs[k], want[i][k]);
+        free(st[i].probs), free(want[i]), free(x[i]);
+    }
+    close_runner(&r);
+    rand_net_free(net);
+}
+END_TEST
+
 static TCase *backend_case(const char *name, void (*setup)(void), int hand_checked)
 {
     TCase *tc = tcase_create(name);
@@ -391,6 +451,7 @@ static TCase *backend_case(const char *name, void (*setup)(void), int hand_check
     if (hand_checked) /* exact arithmetic only */
         tcase_add_test(tc, hand_checked_tiny_net);
     tcase_add_test(tc, rejects_bad_arguments);
+    tcase_add_test(tc, concurrent_sessions);
     return tc;
 }
 
