@@ -93,6 +93,7 @@ void cpu_release(void *model_data)
     free(m->w_hh);
     free(m->bias_x);
     free(m->lookahead_t);
+    cpu_conv_unpack(m);
     free(m);
 }
 
@@ -130,7 +131,7 @@ ds2_status cpu_prepare(const ds2_net *net, const cpu_linear_i *lin, void **model
         for (int j = 0; j < GH; j++)
             m->bias_x[i][j] = d->b_ih[j] + (net->rnn_type == DS2_RNN_GRU ? 0.0f : d->b_hh[j]);
     }
-    if ((st = lin->pack(&net->fc, &m->fc, err)) != DS2_OK)
+    if ((st = lin->pack(&net->fc, &m->fc, err)) != DS2_OK || (st = cpu_conv_pack(m, err)) != DS2_OK)
         goto error;
     if (net->directions == 1) {
         const int ctx = net->lookahead_context;

@@ -10,6 +10,7 @@
  * layer computed see zeros. So an utterance gives the same result in any batch.
  */
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv/conv.h"
@@ -59,34 +60,112 @@ static void im2col_rows(void *ctx, int k_begin, int k_end)
     }
 }
 
-/* Output [c_out][n_out][f_out]. */
-static ds2_status conv_layer(cpu_session *s, const ds2_conv_desc *c, conv_input in, int n_out,
-                             float *out, ds2_err *err)
+static void run_im2col(cpu_session *s, im2col_job *job, int rows)
+{
+    if ((size_t)rows * job->n_cols < (1u << 16)) /* too small to be worth a fork-join */
+        im2col_rows(job, 0, rows);
+    else
+        ds2_threadpool_parallel_for(s->pool, rows, 16, im2col_rows, job);
+}
+
+static int tile_frames(size_t budget, size_t per_frame, int halo, int n_out)
+{
+    size_t fit = budget / per_frame;
+    fit = fit > (size_t)halo ? fit - halo : 1;
+    return fit > (size_t)n_out ? n_out : (int)fit;
+}
+
+/* Output [c_out][n_out][f_out]: full im2col (K = c_in * k_freq * k_time rows). */
+static ds2_status conv_layer_im2col(cpu_session *s, const ds2_conv_desc *c, conv_input in,
+                                    int n_out, float *out, ds2_err *err)
 {
     const int K = c->c_in * c->k_freq * c->k_time, F = c->f_out;
-    const size_t per_frame = (size_t)K * F * sizeof(float);
-    size_t fit = s->conv_col_bytes / per_frame;
-    int tile = fit > (size_t)n_out ? n_out : fit < 1 ? 1 : (int)fit;
+    const int tile = tile_frames(s->conv_col_bytes, (size_t)K * F * sizeof(float), 0, n_out);
     ds2_status st = cpu_buf_reserve(&s->col, (size_t)K * F * tile, "conv columns", err);
     if (st != DS2_OK)
         return st;
-    ds2_bias_hardtanh_fn epilogue = ds2_bias_hardtanh_get();
     const size_t ld_c = (size_t)n_out * F;
     for (int t0 = 0; t0 < n_out; t0 += tile) {
         int nt = n_out - t0 < tile ? n_out - t0 : tile;
         im2col_job job = {c, in, s->col.p, t0, nt, F * nt};
-        if ((size_t)K * job.n_cols < (1u << 16)) /* too small to be worth a fork-join */
-            im2col_rows(&job, 0, K);
-        else
-            ds2_threadpool_parallel_for(s->pool, K, 16, im2col_rows, &job);
-        float *o = out + (size_t)t0 * F;
+        run_im2col(s, &job, K);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->c_out, job.n_cols, K, 1.0f,
-                    c->weight, K, s->col.p, job.n_cols, 0.0f, o, (int)ld_c);
-        for (int co = 0; co < c->c_out; co++)
-            epilogue(1, job.n_cols, o + co * ld_c, job.n_cols, c->bias[co], 0.0f, 20.0f,
-                     o + co * ld_c, job.n_cols);
+                    c->weight, K, s->col.p, job.n_cols, 0.0f, out + (size_t)t0 * F, (int)ld_c);
     }
     return DS2_OK;
+}
+
+/* Stride 1 in time: im2col over (c_in, k_freq) only, for the tile's frames plus a k_time - 1
+ * halo, then one GEMM per time tap reading the columns shifted by tap * f_out. That writes
+ * k_time times fewer columns (full-size conv2: 672 rows per position instead of 7392).
+ * wt: [k_time][c_out][c_in * k_freq]. */
+static ds2_status conv_layer_shift(cpu_session *s, const ds2_conv_desc *c, const float *wt,
+                                   conv_input in, int n_out, float *out, ds2_err *err)
+{
+    const int Kp = c->c_in * c->k_freq, F = c->f_out, halo = c->k_time - 1;
+    const int tile = tile_frames(s->conv_col_bytes, (size_t)Kp * F * sizeof(float), halo, n_out);
+    ds2_status st = cpu_buf_reserve(&s->col, (size_t)Kp * F * (tile + halo), "conv columns", err);
+    if (st != DS2_OK)
+        return st;
+    ds2_conv_desc taps = *c; /* one time tap: column u is input frame t0 - pad_time + u */
+    taps.k_time = 1;
+    const size_t ld_c = (size_t)n_out * F;
+    for (int t0 = 0; t0 < n_out; t0 += tile) {
+        int nt = n_out - t0 < tile ? n_out - t0 : tile, nu = nt + halo;
+        im2col_job job = {&taps, in, s->col.p, t0, nu, F * nu};
+        run_im2col(s, &job, Kp);
+        for (int kt = 0; kt < c->k_time; kt++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->c_out, nt * F, Kp, 1.0f,
+                        wt + (size_t)kt * c->c_out * Kp, Kp, s->col.p + (size_t)kt * F, nu * F,
+                        kt ? 1.0f : 0.0f, out + (size_t)t0 * F, (int)ld_c);
+    }
+    return DS2_OK;
+}
+
+/* Output [c_out][n_out][f_out] after bias and Hardtanh(0, 20). */
+static ds2_status conv_layer(cpu_session *s, int l, conv_input in, int n_out, float *out,
+                             ds2_err *err)
+{
+    const ds2_conv_desc *c = &s->m->net.conv[l];
+    const float *wt = s->m->conv_wt[l];
+    ds2_status st = wt ? conv_layer_shift(s, c, wt, in, n_out, out, err)
+                       : conv_layer_im2col(s, c, in, n_out, out, err);
+    if (st != DS2_OK)
+        return st;
+    ds2_bias_hardtanh_fn epilogue = ds2_bias_hardtanh_get();
+    const size_t ld_c = (size_t)n_out * c->f_out;
+    for (int co = 0; co < c->c_out; co++)
+        epilogue(1, (int)ld_c, out + co * ld_c, (int)ld_c, c->bias[co], 0.0f, 20.0f,
+                 out + co * ld_c, (int)ld_c);
+    return DS2_OK;
+}
+
+ds2_status cpu_conv_pack(cpu_model *m, ds2_err *err)
+{
+    for (int l = 0; l < m->net.n_conv; l++) {
+        const ds2_conv_desc *c = &m->net.conv[l];
+        if (c->stride_time != 1 || c->k_time == 1)
+            continue;
+        const size_t Kp = (size_t)c->c_in * c->k_freq;
+        float *wt = malloc(sizeof(float) * Kp * c->c_out * c->k_time);
+        if (!wt)
+            return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "conv %d: out of memory", l);
+        for (int kt = 0; kt < c->k_time; kt++)
+            for (int co = 0; co < c->c_out; co++)
+                for (size_t k = 0; k < Kp; k++)
+                    wt[((size_t)kt * c->c_out + co) * Kp + k] =
+                        c->weight[((size_t)co * Kp + k) * c->k_time + kt];
+        m->conv_wt[l] = wt;
+    }
+    return DS2_OK;
+}
+
+void cpu_conv_unpack(cpu_model *m)
+{
+    for (int l = 0; l < DS2_MAX_CONV; l++) {
+        free(m->conv_wt[l]);
+        m->conv_wt[l] = NULL;
+    }
 }
 
 ds2_status cpu_conv_utterance(cpu_session *s, const float *features, int t_max, int length,
@@ -115,7 +194,7 @@ ds2_status cpu_conv_utterance(cpu_session *s, const float *features, int t_max, 
         if (st != DS2_OK)
             return st;
         out = bufs[l & 1]->p;
-        if (n_out > 0 && (st = conv_layer(s, c, in, n_out, out, err)) != DS2_OK)
+        if (n_out > 0 && (st = conv_layer(s, l, in, n_out, out, err)) != DS2_OK)
             return st;
         in = (conv_input){out, (size_t)n_out * c->f_out, c->f_out, n_out};
     }

@@ -35,6 +35,7 @@ typedef struct cpu_model {
     float **bias_x;      /* [layers * directions][G*H]: b_ih + b_hh (LSTM, tanh) or b_ih (GRU) */
     void *fc;
     float *lookahead_t; /* [context][H]: lookahead weights transposed, NULL if bidirectional */
+    float *conv_wt[DS2_MAX_CONV]; /* [k_time][c_out][c_in * k_freq] for stride-1-in-time convs */
 } cpu_model;
 
 /* A float buffer grown on demand and reused across calls. */
@@ -71,6 +72,10 @@ ds2_status cpu_session_create(const void *model_data, int n_threads, void **sess
                               ds2_err *err);
 void cpu_session_free(void *session_data);
 ds2_status cpu_forward(void *session_data, ds2_forward_batch *batch, ds2_err *err);
+
+/* Per-model conv weight layouts (cpu_model.conv_wt); unpack is safe on a partial pack. */
+ds2_status cpu_conv_pack(cpu_model *m, ds2_err *err);
+void cpu_conv_unpack(cpu_model *m);
 
 /* Conv stack for one utterance (MaskConv semantics), written to x0[t][row][c*F + f] for
  * t < out_len and zeros for out_len <= t < t_rows; x0 row stride between frames: batch * K. */

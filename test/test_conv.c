@@ -102,7 +102,9 @@ static float *direct_conv(const ds2_net *net, const float *x, int t_max, int out
     return flat;
 }
 
-static void run_case(const conv_case *cc, int t_max, int length, size_t col_bytes, int threads)
+/* shift: use the per-tap GEMMs for stride-1 layers (as prepare does); 0 forces full im2col. */
+static void run_case(const conv_case *cc, int t_max, int length, size_t col_bytes, int threads,
+                     int shift)
 {
     ds2_net net;
     make_net(cc, &net);
@@ -112,6 +114,8 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
     s.m = &m;
     s.conv_col_bytes = col_bytes;
     ds2_err err = {{0}};
+    if (shift)
+        ck_assert_int_eq(cpu_conv_pack(&m, &err), DS2_OK);
     ck_assert_int_eq(ds2_threadpool_create(threads, &s.pool, &err), DS2_OK);
 
     float *x = calloc((size_t)net.n_freq * t_max, sizeof(float));
@@ -150,6 +154,7 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
     cpu_buf_free(&s.conv_in), cpu_buf_free(&s.conv_a), cpu_buf_free(&s.conv_b),
         cpu_buf_free(&s.col);
     ds2_threadpool_destroy(s.pool);
+    cpu_conv_unpack(&m);
     free_net(&net);
 }
 
@@ -163,16 +168,22 @@ START_TEST(conv_matches_direct)
 {
     const size_t unlimited = 1u << 30, tiny = 1; /* tiny: one frame per tile */
     const int lens[][2] = {{40, 40}, {40, 23}, {41, 1}, {9, 9}, {57, 30}, {3, 2}};
-    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
-        run_case(&ds2_like, lens[i][0], lens[i][1], unlimited, 1);
-        run_case(&ds2_like, lens[i][0], lens[i][1], tiny, 2);
-        run_case(&odd, lens[i][0], lens[i][1], unlimited, 2);
-        run_case(&odd, lens[i][0], lens[i][1], tiny, 1);
+    for (int shift = 0; shift < 2; shift++) {
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            run_case(&ds2_like, lens[i][0], lens[i][1], unlimited, 1, shift);
+            run_case(&ds2_like, lens[i][0], lens[i][1], tiny, 2, shift);
+            run_case(&odd, lens[i][0], lens[i][1], unlimited, 2, shift);
+            run_case(&odd, lens[i][0], lens[i][1], tiny, 1, shift);
+        }
     }
-    /* tiles of 3 and 7 frames: partial last tiles */
-    size_t frame_bytes = sizeof(float) * 4 * 21 * 11 * ds2_like.ch[0]; /* conv 2: K x f_out / 17 */
-    run_case(&ds2_like, 50, 47, 3 * frame_bytes, 2);
-    run_case(&ds2_like, 50, 47, 7 * frame_bytes, 1);
+    /* Tiles of 3 and 7 frames of conv 2 (partial last tiles). Bytes per output frame: full
+     * im2col K * f_out = (4 * 21 * 11) * 9 floats; per-tap path (4 * 21) * 9 floats per frame
+     * plus a halo of k_time - 1 = 10 frames. */
+    const size_t full = sizeof(float) * 4 * 21 * 11 * 9, tap = sizeof(float) * 4 * 21 * 9;
+    run_case(&ds2_like, 50, 47, 3 * full, 2, 0);
+    run_case(&ds2_like, 50, 47, 7 * full, 1, 0);
+    run_case(&ds2_like, 50, 47, (10 + 3) * tap, 2, 1);
+    run_case(&ds2_like, 50, 47, (10 + 7) * tap, 1, 1);
 }
 END_TEST
 
