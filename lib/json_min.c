@@ -223,14 +223,30 @@ static char *parse_string(parser *p)
         int e = next(p);
         const char *rep = NULL;
         switch (e) {
-        case '"': rep = "\""; break;
-        case '\\': rep = "\\"; break;
-        case '/': rep = "/"; break;
-        case 'b': rep = "\b"; break;
-        case 'f': rep = "\f"; break;
-        case 'n': rep = "\n"; break;
-        case 'r': rep = "\r"; break;
-        case 't': rep = "\t"; break;
+        case '"':
+            rep = "\"";
+            break;
+        case '\\':
+            rep = "\\";
+            break;
+        case '/':
+            rep = "/";
+            break;
+        case 'b':
+            rep = "\b";
+            break;
+        case 'f':
+            rep = "\f";
+            break;
+        case 'n':
+            rep = "\n";
+            break;
+        case 'r':
+            rep = "\r";
+            break;
+        case 't':
+            rep = "\t";
+            break;
         case 'u':
             if (!unicode_escape(p, &b))
                 goto error;
@@ -509,12 +525,18 @@ const ds2_json_value *ds2_json_get(const ds2_json_value *obj, const char *key)
 const char *ds2_json_type_name(ds2_json_type type)
 {
     switch (type) {
-    case DS2_JSON_NULL: return "null";
-    case DS2_JSON_BOOL: return "boolean";
-    case DS2_JSON_NUMBER: return "number";
-    case DS2_JSON_STRING: return "string";
-    case DS2_JSON_ARRAY: return "array";
-    case DS2_JSON_OBJECT: return "object";
+    case DS2_JSON_NULL:
+        return "null";
+    case DS2_JSON_BOOL:
+        return "boolean";
+    case DS2_JSON_NUMBER:
+        return "number";
+    case DS2_JSON_STRING:
+        return "string";
+    case DS2_JSON_ARRAY:
+        return "array";
+    case DS2_JSON_OBJECT:
+        return "object";
     }
     return "unknown";
 }

@@ -127,8 +127,8 @@ static ds2_status check_audio(loader *ld, const char *where, const char *audio)
     int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
     fclose(f);
     if (!regular)
-        return set_error(ld, DS2_ERR_IO, "%s: %s: audio file '%s' is not a regular file",
-                         ld->path, where, audio);
+        return set_error(ld, DS2_ERR_IO, "%s: %s: audio file '%s' is not a regular file", ld->path,
+                         where, audio);
     return DS2_OK;
 }
 
@@ -148,8 +148,7 @@ static ds2_status read_transcript(loader *ld, const char *where, const char *txt
     if (strlen(text) != len) {
         free(text);
         return set_error(ld, DS2_ERR_INVALID_ARGUMENT,
-                         "%s: %s: transcript file '%s' contains a NUL byte", ld->path, where,
-                         txt);
+                         "%s: %s: transcript file '%s' contains a NUL byte", ld->path, where, txt);
     }
     strip_trailing_newlines(text);
     *out = text;
@@ -176,9 +175,8 @@ static ds2_status add_entry(loader *ld, const char *where, char *audio, char *tr
             cap = INT_MAX;
         else if (ld->cap)
             cap = ld->cap * 2;
-        ds2_manifest_entry *e = cap > ld->out->count
-                                    ? realloc(ld->out->entries, (size_t)cap * sizeof *e)
-                                    : NULL;
+        ds2_manifest_entry *e =
+            cap > ld->out->count ? realloc(ld->out->entries, (size_t)cap * sizeof *e) : NULL;
         if (!e) {
             free(audio);
             free(transcript);
@@ -205,8 +203,8 @@ static ds2_status sample_path(loader *ld, const ds2_json_value *sample, const ch
                          sample->line, where, key);
     if (v->type != DS2_JSON_STRING || v->string[0] == '\0')
         return set_error(ld, DS2_ERR_INVALID_ARGUMENT,
-                         "%s:%d: %s: \"%s\" must be a non-empty string, not %s", ld->path,
-                         v->line, where, key,
+                         "%s:%d: %s: \"%s\" must be a non-empty string, not %s", ld->path, v->line,
+                         where, key,
                          v->type == DS2_JSON_STRING ? "empty" : ds2_json_type_name(v->type));
     *out = join_path(root, v->string);
     if (!*out)
@@ -244,8 +242,8 @@ static ds2_status load_json_samples(loader *ld, const ds2_json_value *root_obj)
         char where[48];
         snprintf(where, sizeof where, "samples[%zu]", i);
         if (s->type != DS2_JSON_OBJECT) {
-            st = set_error(ld, DS2_ERR_INVALID_ARGUMENT, "%s:%d: %s is %s, not an object",
-                           ld->path, s->line, where, ds2_json_type_name(s->type));
+            st = set_error(ld, DS2_ERR_INVALID_ARGUMENT, "%s:%d: %s is %s, not an object", ld->path,
+                           s->line, where, ds2_json_type_name(s->type));
             break;
         }
         char *wav = NULL, *txt = NULL, *transcript = NULL;
@@ -296,8 +294,8 @@ static ds2_status parse_line(loader *ld, line_format fmt, const char *line, size
         const char *tab = memchr(line, '\t', n);
         if (!tab)
             return set_error(ld, DS2_ERR_INVALID_ARGUMENT,
-                             "%s:%d: expected 'audio_path<TAB>transcript' (no tab found)",
-                             ld->path, lineno);
+                             "%s:%d: expected 'audio_path<TAB>transcript' (no tab found)", ld->path,
+                             lineno);
         if (tab == line)
             return set_error(ld, DS2_ERR_INVALID_ARGUMENT, "%s:%d: empty audio path", ld->path,
                              lineno);
@@ -422,8 +420,7 @@ ds2_status ds2_manifest_load(const char *path, ds2_manifest *manifest, char *err
         return set_error(&ld, DS2_ERR_IO, "%s: %s", path, strerror(err_no));
     }
     const char *slash = strrchr(path, '/');
-    ld.dir = slash ? dup_range(path, slash == path ? 1 : (size_t)(slash - path))
-                   : dup_range("", 0);
+    ld.dir = slash ? dup_range(path, slash == path ? 1 : (size_t)(slash - path)) : dup_range("", 0);
     if (!ld.dir) {
         free(text);
         return set_error(&ld, DS2_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
