@@ -15,7 +15,7 @@ SANITIZE  ?=
 
 OPT       ?= -O2
 CFLAGS    ?= $(OPT) -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread -Iinclude -Ilib -Ikernels
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread -Iinclude -Ilib -Ikernels -Itest/common
 CFLAGS    += $(shell pkg-config --cflags sndfile samplerate 2>/dev/null)
 AVX2FLAGS := -mavx2 -mfma -mf16c
 LDLIBS    := $(shell pkg-config --libs sndfile samplerate 2>/dev/null || echo -lsndfile -lsamplerate) \

@@ -126,7 +126,7 @@ typedef struct ds2_utterance {
 
 typedef struct ds2_run_params {
     int want_probs;      /* fill ds2_result.probs */
-    float chunk_seconds; /* > 0: split each utterance into chunks of this length and carry the
+    double chunk_seconds; /* > 0: split each utterance into chunks of this length and carry the
                             RNN state across them, as deepspeech.pytorch's transcribe does */
 } ds2_run_params;
 
