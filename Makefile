@@ -70,7 +70,7 @@ $(BUILD)/libds2.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
 
 .SECONDEXPANSION:
-$(TOOL_BINS): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/%/*.c)) $(BUILD)/libds2.a
+$(TOOL_BINS): $(BUILD)/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/*.c))) $(BUILD)/libds2.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
 
 $(TEST_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(BUILD)/libds2.a

@@ -116,6 +116,18 @@ static void draw_x_axis(FILE *f, const axis *a, double y, double grid_top, const
         for (double v = a->lo; v <= a->hi + step * 1e-6 && n < 60; v += step)
             ticks[n++] = v;
     }
+    if (a->log) /* unlabelled minor ticks at 3, 4, 6, 7, 8, 9 x 10^e */
+        for (int e = (int)floor(log10(a->lo)); e <= (int)ceil(log10(a->hi)); e++)
+            for (int k = 3; k <= 9; k++) {
+                double v = k * pow(10.0, e);
+                if (k == 5 || v < a->lo || v > a->hi)
+                    continue;
+                double x = axis_map(a, v);
+                fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#f2f2f2'/>\n", x,
+                        grid_top, x, y);
+                fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#444'/>\n", x, y,
+                        x, y + 3);
+            }
     for (int i = 0; i < n; i++) {
         double x = axis_map(a, ticks[i]);
         char lab[32];
@@ -245,7 +257,7 @@ static double draw_latency_panel(FILE *f, const bench_report *rep, double top)
  * slowest condition that did). */
 static double draw_scatter_panel(FILE *f, const bench_report *rep, double top)
 {
-    const double h = 300, x0 = LEFT, x1 = W - RIGHT - 220;
+    const double h = 300, x0 = LEFT, x1 = W - RIGHT - 250;
     fprintf(f, "<text x='%.1f' y='%.1f' class='panel'>WER vs speed-up (mean latency)</text>\n",
             LEFT - 130, top);
     int base = -1;
@@ -294,18 +306,25 @@ static double draw_scatter_panel(FILE *f, const bench_report *rep, double top)
             double px = axis_map(&ax, sx[c]), py = axis_map(&ay, r->wer);
             fprintf(f, "<circle cx='%.1f' cy='%.1f' r='7' fill='%s' stroke='#222'/>\n", px, py,
                     colors[c]);
+            /* cpu-int8 is labelled below its point, the others above, so that near-equal
+             * points stay readable. */
+            fprintf(f, "<text x='%.1f' y='%.1f' class='small'>%s</text>\n", px + 9,
+                    c == BENCH_CPU_INT8 ? py + 18 : py - 9, bench_conditions[c].name);
             fprintf(f, "<circle cx='%.1f' cy='%.1f' r='6' fill='%s'/>\n", x1 + 24, ly, colors[c]);
+            fprintf(f, "<text x='%.1f' y='%.1f' class='label'>%s</text>\n", x1 + 36, ly + 5,
+                    bench_conditions[c].name);
             fprintf(f,
-                    "<text x='%.1f' y='%.1f' class='legend'>%s: %.2fx, WER %.2f%%, CER %.2f%%"
-                    "</text>\n",
-                    x1 + 36, ly + 4, bench_conditions[c].name, sx[c], r->wer, r->cer);
+                    "<text x='%.1f' y='%.1f' class='legend'>%.2fx, WER %.2f%%, CER %.2f%%</text>\n",
+                    x1 + 36, ly + 22, sx[c], r->wer, r->cer);
         } else {
             fprintf(f, "<circle cx='%.1f' cy='%.1f' r='6' fill='none' stroke='#999'/>\n", x1 + 24,
                     ly);
-            fprintf(f, "<text x='%.1f' y='%.1f' class='legend' fill='#888'>%s: %s</text>\n",
-                    x1 + 36, ly + 4, bench_conditions[c].name, bench_outcome_name(r->outcome));
+            fprintf(f, "<text x='%.1f' y='%.1f' class='label' fill='#888'>%s</text>\n", x1 + 36,
+                    ly + 5, bench_conditions[c].name);
+            fprintf(f, "<text x='%.1f' y='%.1f' class='legend' fill='#888'>%s</text>\n", x1 + 36,
+                    ly + 22, bench_outcome_name(r->outcome));
         }
-        ly += 24;
+        ly += 48;
     }
     return plot_bottom + 50;
 }
