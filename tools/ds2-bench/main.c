@@ -68,7 +68,11 @@ int main(int argc, char **argv)
         if (!opts.enabled[c])
             continue;
         runner_measure_isolated(&opts, (bench_condition_id)c, &eval, &results[c]);
-        any_failed |= results[c].outcome == BENCH_FAILED;
+        if (results[c].outcome == BENCH_FAILED) {
+            fprintf(stderr, "ds2-bench: %s failed: %s\n", bench_conditions[c].name,
+                    results[c].reason);
+            any_failed = 1;
+        }
     }
 
     char stamp[32];
