@@ -3,6 +3,8 @@
 #include "ds2.h"
 #include "json_min.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -360,7 +362,7 @@ START_TEST(json_every_truncation)
 }
 END_TEST
 
-int main(void)
+static Suite *manifest_suite(void)
 {
     Suite *s = suite_create("manifest");
     TCase *tc = tcase_create("manifest");
@@ -383,9 +385,7 @@ int main(void)
     tcase_add_test(tj, json_depth_limit);
     tcase_add_test(tj, json_every_truncation);
     suite_add_tcase(s, tj);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+DS2_CHECK_MAIN(manifest_suite)
