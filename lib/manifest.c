@@ -170,18 +170,17 @@ static ds2_status add_entry(loader *ld, const char *where, char *audio, char *tr
         return st;
     }
     if (ld->out->count == ld->cap) {
-        int cap = ld->cap ? ld->cap : 16;
-        if (ld->cap > INT_MAX / 2)
-            cap = INT_MAX;
-        else if (ld->cap)
-            cap = ld->cap * 2;
-        ds2_manifest_entry *e =
-            cap > ld->out->count ? realloc(ld->out->entries, (size_t)cap * sizeof *e) : NULL;
+        ds2_manifest_entry *e = NULL;
+        int cap = 0;
+        if (ld->cap <= INT_MAX / 2) {
+            cap = ld->cap ? ld->cap * 2 : 16;
+            e = realloc(ld->out->entries, (size_t)cap * sizeof *e);
+        }
         if (!e) {
             free(audio);
             free(transcript);
-            return set_error(ld, DS2_ERR_OUT_OF_MEMORY, "%s: %s: too many entries", ld->path,
-                             where);
+            return set_error(ld, DS2_ERR_OUT_OF_MEMORY, "%s: %s: out of memory for %d entries",
+                             ld->path, where, ld->out->count + 1);
         }
         ld->out->entries = e;
         ld->cap = cap;
