@@ -170,7 +170,8 @@ typedef struct ds2_manifest {
 /* Reads a manifest, format detected by content:
  *   JSON (deepspeech.pytorch V3): {"root_path": DIR, "samples": [{"wav_path": P,
  *        "transcript_path": P}, ...]}; P relative to root_path, root_path relative to the
- *        manifest's directory (default: that directory);
+ *        manifest's directory (default: that directory), or to the current directory as
+ *        deepspeech.pytorch does when only that reading names a directory;
  *   CSV:  "wav_path,txt_path" per line;  TSV: "audio_path<TAB>transcript text" per line;
  *        relative paths are relative to the manifest's directory.
  * Transcript files are read with trailing newlines stripped. Every audio file must exist.

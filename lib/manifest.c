@@ -193,6 +193,25 @@ static ds2_status add_entry(loader *ld, const char *where, char *audio, char *tr
 
 /* ------------------------------------------------------------------ JSON */
 
+static int is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* root_path is taken relative to the manifest's directory. deepspeech.pytorch itself joins it
+ * to the current directory, so manifests written that way (e.g. "data/eval/heldout" next to
+ * data/eval/heldout/manifest.json) are accepted when only that reading names a directory. */
+static char *resolve_root(const char *dir, const char *root_path)
+{
+    char *root = join_path(dir, root_path);
+    if (root && root_path[0] != '/' && !is_directory(root) && is_directory(root_path)) {
+        free(root);
+        root = join_path("", root_path);
+    }
+    return root;
+}
+
 static ds2_status sample_path(loader *ld, const ds2_json_value *sample, const char *where,
                               const char *key, const char *root, char **out)
 {
@@ -231,7 +250,7 @@ static ds2_status load_json_samples(loader *ld, const ds2_json_value *root_obj)
         return set_error(ld, DS2_ERR_INVALID_ARGUMENT, "%s:%d: \"root_path\" is %s, not a string",
                          ld->path, rp->line, ds2_json_type_name(rp->type));
     else
-        root = join_path(ld->dir, rp->string);
+        root = resolve_root(ld->dir, rp->string);
     if (!root)
         return set_error(ld, DS2_ERR_OUT_OF_MEMORY, "%s: out of memory", ld->path);
 

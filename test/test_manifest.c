@@ -154,6 +154,28 @@ START_TEST(json_without_root_path)
 }
 END_TEST
 
+START_TEST(json_root_relative_to_cwd)
+{
+    /* deepspeech.pytorch resolves root_path against the current directory; such a manifest
+     * still loads when the manifest-relative reading names no directory. */
+    write_sample_files();
+    write_file("data/cwd.json", "{\"root_path\": \"data\", \"samples\": [{\"wav_path\": "
+                                "\"wav/a.wav\", \"transcript_path\": \"txt/a.txt\"}]}");
+    char old_cwd[1024];
+    ck_assert_ptr_nonnull(getcwd(old_cwd, sizeof old_cwd));
+    ck_assert_int_eq(chdir(tmp), 0);
+    ds2_manifest m;
+    char err[512];
+    ds2_status st = ds2_manifest_load("data/cwd.json", &m, err, sizeof err);
+    ck_assert_int_eq(chdir(old_cwd), 0);
+    ck_assert_msg(st == DS2_OK, "%s", err);
+    ck_assert_int_eq(m.count, 1);
+    ck_assert_str_eq(m.entries[0].audio_path, "data/wav/a.wav");
+    ck_assert_str_eq(m.entries[0].transcript, "HELLO WORLD");
+    ds2_manifest_free(&m);
+}
+END_TEST
+
 START_TEST(csv_relative_and_absolute)
 {
     write_sample_files();
@@ -370,6 +392,7 @@ static Suite *manifest_suite(void)
     tcase_add_test(tc, json_relative_root);
     tcase_add_test(tc, json_absolute_paths);
     tcase_add_test(tc, json_without_root_path);
+    tcase_add_test(tc, json_root_relative_to_cwd);
     tcase_add_test(tc, csv_relative_and_absolute);
     tcase_add_test(tc, tsv_inline_transcripts);
     tcase_add_test(tc, broken_json);
