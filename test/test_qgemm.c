@@ -671,6 +671,32 @@ START_TEST(test_threads_split_columns)
 }
 END_TEST
 
+START_TEST(test_thread_ranges_tile_the_columns)
+{
+    const int ns[] = {1, 16, 29, 70, 4096, 3000};
+    for (size_t i = 0; i < 6; i++)
+        for (int threads = 1; threads <= 9; threads++) {
+            int next = 0, widest = 0, narrowest = ns[i];
+            for (int t = 0; t < threads; t++) {
+                int lo, hi;
+                ds2_qlinear_thread_range(ns[i], threads, t, &lo, &hi);
+                ck_assert_int_eq(lo, next);
+                ck_assert_int_le(lo, hi);
+                ck_assert(lo % NR == 0 || lo == ns[i]);
+                next = hi;
+                widest = hi - lo > widest ? hi - lo : widest;
+                narrowest = hi - lo < narrowest ? hi - lo : narrowest;
+            }
+            ck_assert_int_eq(next, ns[i]);
+            if (ns[i] % NR == 0)
+                ck_assert_int_le(widest - narrowest, NR);
+        }
+    int lo = 5, hi = 5;
+    ds2_qlinear_thread_range(10, 2, 2, &lo, &hi);
+    ck_assert(lo == 0 && hi == 0);
+}
+END_TEST
+
 static Suite *qgemm_suite(void)
 {
     Suite *s = suite_create("qgemm");
@@ -698,6 +724,7 @@ static Suite *qgemm_suite(void)
     tcase_add_test(l, test_qlinear_large_panel);
     tcase_add_test(l, test_rows_do_not_depend_on_batch);
     tcase_add_test(l, test_threads_split_columns);
+    tcase_add_test(l, test_thread_ranges_tile_the_columns);
     suite_add_tcase(s, l);
     return s;
 }

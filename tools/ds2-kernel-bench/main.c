@@ -64,9 +64,8 @@ typedef struct bench_case {
 static void int8_columns(void *arg, int t, int nt)
 {
     bench_case *c = arg;
-    const int blocks = (c->n + DS2_QLINEAR_NR - 1) / DS2_QLINEAR_NR;
-    int lo = blocks * t / nt * DS2_QLINEAR_NR, hi = blocks * (t + 1) / nt * DS2_QLINEAR_NR;
-    hi = hi > c->n ? c->n : hi;
+    int lo, hi;
+    ds2_qlinear_thread_range(c->n, nt, t, &lo, &hi);
     ds2_qlinear_compute(c->qw[c->current], &c->qa, c->y, c->n, lo, hi, 0);
 }
 
