@@ -9,6 +9,7 @@
  * panels, column ranges, strides) against ds2_qlinear_compute_ref.
  */
 #include <check.h>
+#include <pthread.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -619,6 +620,83 @@ START_TEST(test_quantize_row_ranges)
 }
 END_TEST
 
+typedef struct split_job {
+    const ds2_qweights *w;
+    const ds2_qactivations *qa;
+    float *y;
+    int ldy, n_begin, n_end, rc;
+} split_job;
+
+static void *split_worker(void *arg)
+{
+    split_job *j = arg;
+    j->rc = ds2_qlinear_compute(j->w, j->qa, j->y, j->ldy, j->n_begin, j->n_end, 1);
+    return NULL;
+}
+
+START_TEST(test_threads_split_columns)
+{
+    /* The caller's pattern: one quantization, threads on disjoint column ranges (one range
+     * not block aligned), accumulating onto a precomputed projection. */
+    const int m = 6, n = 70, k = 64, ldy = 73;
+    uint32_t s = 31;
+    float x[6 * 64], w[70 * 64], y0[6 * 73], y1[6 * 73], y2[6 * 73];
+    for (int i = 0; i < m * k; i++)
+        x[i] = rng_uniform(&s, -1.0f, 1.0f);
+    for (int i = 0; i < n * k; i++)
+        w[i] = rng_uniform(&s, -1.0f, 1.0f);
+    for (int i = 0; i < m * ldy; i++)
+        y0[i] = rng_uniform(&s, -1.0f, 1.0f);
+    ds2_qweights *pw = ds2_qweights_pack(n, k, w, NULL, NULL, NULL);
+    char ws[4096];
+    ck_assert_uint_le(ds2_qact_workspace_size(m, k), sizeof ws);
+    ds2_qactivations qa;
+    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, m, k, k), 0);
+    memcpy(y1, y0, sizeof y0);
+    memcpy(y2, y0, sizeof y0);
+    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y1, ldy, 0, n, 1), 0);
+    const int cuts[] = {0, 16, 37, 70};
+    split_job jobs[3];
+    pthread_t th[3];
+    for (int t = 0; t < 3; t++) {
+        jobs[t] = (split_job){pw, &qa, y2, ldy, cuts[t], cuts[t + 1], -1};
+        ck_assert_int_eq(pthread_create(&th[t], NULL, split_worker, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 3; t++) {
+        pthread_join(th[t], NULL);
+        ck_assert_int_eq(jobs[t].rc, 0);
+    }
+    ck_assert(memcmp(y1, y2, sizeof y1) == 0);
+    ds2_qweights_free(pw);
+}
+END_TEST
+
+START_TEST(test_thread_ranges_tile_the_columns)
+{
+    const int ns[] = {1, 16, 29, 70, 4096, 3000};
+    for (size_t i = 0; i < 6; i++)
+        for (int threads = 1; threads <= 9; threads++) {
+            int next = 0, widest = 0, narrowest = ns[i];
+            for (int t = 0; t < threads; t++) {
+                int lo, hi;
+                ds2_qlinear_thread_range(ns[i], threads, t, &lo, &hi);
+                ck_assert_int_eq(lo, next);
+                ck_assert_int_le(lo, hi);
+                ck_assert(lo % NR == 0 || lo == ns[i]);
+                next = hi;
+                widest = hi - lo > widest ? hi - lo : widest;
+                narrowest = hi - lo < narrowest ? hi - lo : narrowest;
+            }
+            ck_assert_int_eq(next, ns[i]);
+            if (ns[i] % NR == 0)
+                ck_assert_int_le(widest - narrowest, NR);
+        }
+    int lo = 5, hi = 5;
+    ds2_qlinear_thread_range(10, 2, 2, &lo, &hi);
+    ck_assert(lo == 0 && hi == 0);
+}
+END_TEST
+
 static Suite *qgemm_suite(void)
 {
     Suite *s = suite_create("qgemm");
@@ -645,6 +723,8 @@ static Suite *qgemm_suite(void)
     tcase_add_test(l, test_qlinear_ranges_strides_accumulate);
     tcase_add_test(l, test_qlinear_large_panel);
     tcase_add_test(l, test_rows_do_not_depend_on_batch);
+    tcase_add_test(l, test_threads_split_columns);
+    tcase_add_test(l, test_thread_ranges_tile_the_columns);
     suite_add_tcase(s, l);
     return s;
 }

@@ -57,6 +57,18 @@ int ds2_qlinear_compute(const ds2_qweights *w, const ds2_qactivations *qa, float
                                     accumulate);
 }
 
+void ds2_qlinear_thread_range(int n, int n_threads, int t, int *n_begin, int *n_end)
+{
+    *n_begin = *n_end = 0;
+    if (n <= 0 || n_threads <= 0 || t < 0 || t >= n_threads)
+        return;
+    const long long blocks = (n + DS2_QGEMM_NR - 1) / DS2_QGEMM_NR;
+    const long long lo = blocks * t / n_threads * DS2_QGEMM_NR;
+    const long long hi = blocks * (t + 1) / n_threads * DS2_QGEMM_NR;
+    *n_begin = (int)(lo < n ? lo : n);
+    *n_end = (int)(hi < n ? hi : n);
+}
+
 int ds2_qlinear_compute_ref(const ds2_qweights *w, const ds2_qactivations *qa, float *y, int ldy,
                             int n_begin, int n_end, int accumulate)
 {

@@ -60,6 +60,11 @@ int ds2_qact_quantize_rows(ds2_qactivations *qa, const float *x, int ldx, int m_
 int ds2_qlinear_compute(const ds2_qweights *w, const ds2_qactivations *qa, float *y, int ldy,
                         int n_begin, int n_end, int accumulate);
 
+/* Columns [*n_begin, *n_end) for thread t of n_threads over an n-column product: contiguous,
+ * starting at multiples of DS2_QLINEAR_NR, balanced to within one block; empty when there
+ * are more threads than blocks. */
+void ds2_qlinear_thread_range(int n, int n_threads, int t, int *n_begin, int *n_end);
+
 /* Plain scalar references (tests): same contract, no packing tricks, no SIMD. */
 int ds2_qlinear_compute_ref(const ds2_qweights *w, const ds2_qactivations *qa, float *y, int ldy,
                             int n_begin, int n_end, int accumulate);

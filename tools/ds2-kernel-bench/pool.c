@@ -29,12 +29,23 @@ typedef struct worker_arg {
     int index;
 } worker_arg;
 
+/* One thread per core: otherwise the scheduler may stack both on one core and a 40 µs product
+ * waits a whole time slice for its other half. */
+static void pin(int index)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(index % CPU_SETSIZE, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 static void *worker(void *v)
 {
     worker_arg *wa = v;
     pool *p = wa->p;
     const int index = wa->index;
     free(wa);
+    pin(index);
     int seen = 0;
     for (;;) {
         int g, spins = 0;
@@ -55,6 +66,8 @@ pool *pool_create(int n_threads)
     if (!p)
         return NULL;
     p->n = n_threads;
+    if (n_threads > 1)
+        pin(0);
     p->threads = calloc((size_t)n_threads, sizeof *p->threads);
     for (int i = 1; i < n_threads; i++) {
         worker_arg *wa = malloc(sizeof *wa);
@@ -86,4 +99,9 @@ void pool_free(pool *p)
         pthread_join(p->threads[i], NULL);
     free(p->threads);
     free(p);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int i = 0; i < CPU_SETSIZE; i++)
+        CPU_SET(i, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
 }
