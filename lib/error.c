@@ -1,7 +1,7 @@
-#include "error.h"
-
 #include <stdarg.h>
 #include <stdio.h>
+
+#include "error.h"
 
 ds2_status ds2_fail(ds2_err *err, ds2_status status, const char *fmt, ...)
 {

@@ -1,4 +1,5 @@
 /* Public model API: load/free/info, and the lazily filled per-backend cache. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,7 +98,7 @@ ds2_status ds2_model_prepare_backend(const ds2_model *cm, const ds2_backend_i *b
     if (!slot->done) {
         ds2_err perr = {""};
         slot->status = b->prepare(&m->net, device_index, &slot->data, &perr);
-        strncpy(slot->error, perr.msg, sizeof slot->error - 1);
+        slot->error = perr;
         /* A missing device or build is permanent; other failures (e.g. OOM) may be retried. */
         slot->done = slot->status == DS2_OK || slot->status == DS2_ERR_NOT_BUILT ||
                      slot->status == DS2_ERR_NO_DEVICE || slot->status == DS2_ERR_UNSUPPORTED;
@@ -106,7 +107,7 @@ ds2_status ds2_model_prepare_backend(const ds2_model *cm, const ds2_backend_i *b
     if (st == DS2_OK)
         *data = slot->data;
     else
-        ds2_fail(err, st, "%s", slot->error);
+        ds2_fail(err, st, "%s", slot->error.msg);
     if (!slot->done)
         memset(slot, 0, sizeof *slot);
     pthread_mutex_unlock(&m->lock);

@@ -16,7 +16,7 @@ typedef struct ds2_prepared {
     int done;
     ds2_status status;
     void *data;
-    char error[256];
+    ds2_err error;
 } ds2_prepared;
 
 struct ds2_model {

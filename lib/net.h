@@ -49,15 +49,15 @@ typedef struct ds2_net {
     int n_conv;
     ds2_conv_desc conv[DS2_MAX_CONV];
     ds2_rnn_type rnn_type;
-    int gates;      /* 4 LSTM (i f g o), 3 GRU (r z n), 1 tanh RNN: PyTorch order */
-    int hidden;     /* H */
+    int gates;  /* 4 LSTM (i f g o), 3 GRU (r z n), 1 tanh RNN: PyTorch order */
+    int hidden; /* H */
     int layers;
-    int directions; /* 2 bidirectional (summed), 1 unidirectional */
+    int directions;             /* 2 bidirectional (summed), 1 unidirectional */
     const ds2_rnn_layer *layer; /* [layers] */
-    int lookahead_context;       /* 0 when bidirectional */
-    const float *lookahead_w;    /* [H][context] */
-    ds2_matrix fc;               /* [n_labels][H] */
-    const float *fc_bias;        /* [n_labels] */
+    int lookahead_context;      /* 0 when bidirectional */
+    const float *lookahead_w;   /* [H][context] */
+    ds2_matrix fc;              /* [n_labels][H] */
+    const float *fc_bias;       /* [n_labels] */
     int n_labels;
 } ds2_net;
 

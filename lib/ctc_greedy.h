@@ -1,0 +1,13 @@
+/* Greedy CTC decoding as deepspeech.pytorch's GreedyDecoder.decode (remove_repetitions=True). */
+#ifndef DS2_CTC_GREEDY_H
+#define DS2_CTC_GREEDY_H
+
+/* Per frame the first maximal label (NaN counts as maximal, as torch.max); a frame whose
+ * label string equals the previous frame's is skipped, as is the blank's; the rest are
+ * concatenated (labels are UTF-8 strings of any length). Returns a malloc'd NUL-terminated
+ * transcript ("" for T = 0), or NULL on allocation failure or bad arguments (NULL probs with
+ * T > 0, n_labels < 1, blank outside [0, n_labels), NULL labels or label). probs [T][L]. */
+char *ds2_ctc_greedy_decode(const float *probs, int n_frames, int n_labels, int blank,
+                            const char *const *labels);
+
+#endif

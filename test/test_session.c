@@ -1,0 +1,217 @@
+/* Session and run API: parameter validation, batch-invariance (an utterance's output is the
+ * same alone or in any batch), chunked runs, and bad audio — on tiny random models of every
+ * RNN variant. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ds2.h"
+#include "gguf_builder.h"
+
+static ds2_model *load_tiny(const char *type, int bidir, int int8)
+{
+    tiny_model_spec s = {type, 12, 2, bidir, bidir ? 0 : 3, 3, int8, 11, NULL, NULL};
+    size_t size;
+    unsigned char *bytes = tiny_model_build(&s, &size);
+    char *path = test_write_temp(bytes, size, ".gguf");
+    char err[512];
+    ds2_model *m = NULL;
+    ck_assert_msg(ds2_model_load(path, NULL, &m, err, sizeof err) == DS2_OK, "%s", err);
+    unlink(path);
+    free(path);
+    free(bytes);
+    return m;
+}
+
+static float *make_audio(size_t n, unsigned seed)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = 0.3f * sinf(0.05f * (float)i * (1.0f + (float)(seed % 7) * 1e-3f)) +
+               0.05f * ((float)(seed >> 8) / 16777216.0f - 0.5f);
+    }
+    return x;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+START_TEST(bad_parameters)
+{
+    ds2_model *m = load_tiny("gru", 1, 0);
+    ds2_session *s = (ds2_session *)1;
+    ds2_session_params p = ds2_session_default_params();
+    p.n_threads = 0;
+    ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(s);
+    p = ds2_session_default_params();
+    p.precision = (ds2_precision)7;
+    ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_ERR_INVALID_ARGUMENT);
+    p = ds2_session_default_params();
+    p.device = DS2_DEVICE_GPU;
+    p.precision = DS2_PRECISION_INT8;
+    ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_ERR_UNSUPPORTED);
+    ck_assert_int_eq(ds2_session_create(NULL, NULL, &s), DS2_ERR_INVALID_ARGUMENT);
+
+    ck_assert_int_eq(ds2_session_create(m, NULL, &s), DS2_OK);
+    ds2_result r;
+    float x[1600] = {0};
+    ds2_utterance u = {x, 1600};
+    ck_assert_int_eq(ds2_run(s, NULL, 1, NULL, &r), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert(strlen(ds2_session_error(s)) > 0);
+    ck_assert_int_eq(ds2_run(s, &u, 0, NULL, &r), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ds2_run(s, &u, 1, NULL, NULL), DS2_ERR_INVALID_ARGUMENT);
+    ds2_run_params rp = ds2_run_default_params();
+    rp.chunk_seconds = -1;
+    ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &r), DS2_ERR_INVALID_ARGUMENT);
+    rp.chunk_seconds = NAN;
+    ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &r), DS2_ERR_INVALID_ARGUMENT);
+    ds2_utterance bad = {NULL, 100};
+    ck_assert_int_eq(ds2_run(s, &bad, 1, NULL, &r), DS2_ERR_INVALID_ARGUMENT);
+    /* Silence and empty audio cannot be normalised: an error, not NaNs or a crash. */
+    ck_assert_int_ne(ds2_run(s, &u, 1, NULL, &r), DS2_OK);
+    ck_assert(strlen(ds2_session_error(s)) > 0);
+    ds2_utterance empty = {x, 0};
+    ck_assert_int_ne(ds2_run(s, &empty, 1, NULL, &r), DS2_OK);
+    ds2_session_free(s);
+    ds2_model_free(m);
+}
+END_TEST
+
+START_TEST(gpu_request_is_clear)
+{
+    ds2_model *m = load_tiny("lstm", 1, 0);
+    ds2_session_params p = ds2_session_default_params();
+    p.device = DS2_DEVICE_GPU;
+    ds2_session *s = NULL;
+    ds2_status st = ds2_session_create(m, &p, &s);
+    ck_assert(st == DS2_OK || st == DS2_ERR_NOT_BUILT || st == DS2_ERR_NO_DEVICE);
+    ds2_session_free(s);
+    ds2_model_free(m);
+}
+END_TEST
+
+/* Runs utterances of different lengths alone and in a (shuffled-length) batch. */
+static void check_batch_invariance(const char *type, int bidir, int int8, int threads,
+                                   double tol)
+{
+    ds2_model *m = load_tiny(type, bidir, int8);
+    ds2_session_params p = ds2_session_default_params();
+    p.precision = int8 ? DS2_PRECISION_INT8 : DS2_PRECISION_FP32;
+    p.n_threads = threads;
+    ds2_session *s = NULL;
+    ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_OK);
+    const size_t lens[4] = {4000, 9100, 161, 7000};
+    ds2_utterance u[4];
+    float *audio[4];
+    for (int i = 0; i < 4; i++) {
+        audio[i] = make_audio(lens[i], 100 + i);
+        u[i] = (ds2_utterance){audio[i], lens[i]};
+    }
+    ds2_run_params rp = ds2_run_default_params();
+    rp.want_probs = 1;
+    ds2_result alone[4], batch[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(ds2_run(s, &u[i], 1, &rp, &alone[i]) == DS2_OK, "%s",
+                      ds2_session_error(s));
+    ck_assert_msg(ds2_run(s, u, 4, &rp, batch) == DS2_OK, "%s", ds2_session_error(s));
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(alone[i].n_frames, batch[i].n_frames);
+        ck_assert_int_eq(alone[i].n_labels, 29);
+        int frames = ((int)(lens[i] / 160) + 1 - 1) / 2 + 1;
+        ck_assert_int_eq(alone[i].n_frames, frames);
+        size_t n = (size_t)frames * 29;
+        double d = max_abs_diff(alone[i].probs, batch[i].probs, n);
+        ck_assert_msg(d <= tol, "%s bidir=%d int8=%d utt %d: batch vs alone differ by %g", type,
+                      bidir, int8, i, d);
+        for (int t = 0; t < frames; t++) {
+            double sum = 0;
+            for (int k = 0; k < 29; k++)
+                sum += alone[i].probs[(size_t)t * 29 + k];
+            ck_assert_msg(fabs(sum - 1) < 1e-4, "softmax row sums to %g", sum);
+        }
+        if (!int8)
+            ck_assert_str_eq(alone[i].text, batch[i].text);
+        ds2_result_free(&alone[i]);
+        ds2_result_free(&batch[i]);
+        free(audio[i]);
+    }
+    ds2_session_free(s);
+    ds2_model_free(m);
+}
+
+START_TEST(batch_equals_alone_fp32)
+{
+    const char *types[] = {"lstm", "gru", "rnn"};
+    for (int t = 0; t < 3; t++)
+        for (int bidir = 0; bidir < 2; bidir++)
+            check_batch_invariance(types[t], bidir, 0, 1 + (t % 2), 1e-5);
+}
+END_TEST
+
+START_TEST(batch_int8_close)
+{
+    /* Activation ranges are observed per GEMM call, so a batch may quantize differently from
+     * a lone utterance: only closeness is promised. */
+    check_batch_invariance("lstm", 1, 1, 2, 0.05);
+    check_batch_invariance("gru", 0, 0, 1, 1e-5);
+}
+END_TEST
+
+START_TEST(chunked_runs)
+{
+    ds2_model *m = load_tiny("lstm", 0, 0);
+    ds2_session *s = NULL;
+    ck_assert_int_eq(ds2_session_create(m, NULL, &s), DS2_OK);
+    const size_t n = 40000; /* 2.5 s */
+    float *x = make_audio(n, 5);
+    ds2_utterance u = {x, n};
+    ds2_run_params rp = ds2_run_default_params();
+    rp.want_probs = 1;
+    ds2_result whole, one_chunk, chunks;
+    ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &whole), DS2_OK);
+    rp.chunk_seconds = 10; /* one chunk: identical to the plain run */
+    ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &one_chunk), DS2_OK);
+    ck_assert_int_eq(whole.n_frames, one_chunk.n_frames);
+    ck_assert(max_abs_diff(whole.probs, one_chunk.probs, (size_t)whole.n_frames * 29) <= 1e-6);
+    rp.chunk_seconds = 1; /* upstream: ceil(2.5)=3 s -> chunks [0,1) [1,2) [2,2.5) */
+    ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &chunks), DS2_OK);
+    int expect = 0;
+    const size_t lens[3] = {16000, 16000, 8000};
+    for (int i = 0; i < 3; i++)
+        expect += ((int)(lens[i] / 160)) / 2 + 1;
+    ck_assert_int_eq(chunks.n_frames, expect);
+    ds2_result_free(&whole);
+    ds2_result_free(&one_chunk);
+    ds2_result_free(&chunks);
+    free(x);
+    ds2_session_free(s);
+    ds2_model_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, bad_parameters);
+    tcase_add_test(tc, gpu_request_is_clear);
+    tcase_add_test(tc, batch_equals_alone_fp32);
+    tcase_add_test(tc, batch_int8_close);
+    tcase_add_test(tc, chunked_runs);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,169 @@
+/* ds2-transcribe: audio files -> "path<TAB>transcript" lines, optionally the softmax outputs as
+ * .npy files. Uses only the public API. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ds2.h"
+#include "npy_write.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ds2-transcribe -m MODEL [--precision fp32|int8] [--device cpu|gpu]\n"
+            "                      [--threads N] [--chunk-seconds S] [--probs DIR] [-v] FILE...\n"
+            "Prints one line per file: path<TAB>transcript.\n"
+            "  --probs DIR       write each file's softmax output (frames x labels, float32)\n"
+            "                    as DIR/<basename without extension>.npy\n"
+            "  --chunk-seconds S split long audio into S-second chunks, carrying the RNN state\n"
+            "                    (as deepspeech.pytorch's transcribe does)\n");
+}
+
+static void log_stderr(ds2_log_level level, const char *msg, void *user)
+{
+    int verbose = *(const int *)user;
+    if (level <= DS2_LOG_WARN || verbose)
+        fprintf(stderr, "ds2: %s\n", msg);
+}
+
+static int write_probs(const char *dir, const char *path, const ds2_result *r)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char stem[1024];
+    snprintf(stem, sizeof stem, "%s", base);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem)
+        *dot = '\0';
+    char out[2048];
+    snprintf(out, sizeof out, "%s/%s.npy", dir, stem);
+    if (npy_write_f32_2d(out, r->probs, r->n_frames, r->n_labels) != 0) {
+        fprintf(stderr, "ds2-transcribe: cannot write %s: %s\n", out, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model_path = NULL, *probs_dir = NULL;
+    ds2_session_params sp = ds2_session_default_params();
+    ds2_run_params rp = ds2_run_default_params();
+    int verbose = 0;
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},     {"precision", required_argument, 0, 'p'},
+        {"device", required_argument, 0, 'd'},    {"threads", required_argument, 0, 't'},
+        {"probs", required_argument, 0, 'P'},     {"chunk-seconds", required_argument, 0, 'c'},
+        {"verbose", no_argument, 0, 'v'},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "m:p:d:t:P:c:vh", opts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'p':
+            if (!strcmp(optarg, "fp32"))
+                sp.precision = DS2_PRECISION_FP32;
+            else if (!strcmp(optarg, "int8"))
+                sp.precision = DS2_PRECISION_INT8;
+            else {
+                fprintf(stderr, "ds2-transcribe: --precision must be fp32 or int8\n");
+                return 2;
+            }
+            break;
+        case 'd':
+            if (!strcmp(optarg, "cpu"))
+                sp.device = DS2_DEVICE_CPU;
+            else if (!strcmp(optarg, "gpu"))
+                sp.device = DS2_DEVICE_GPU;
+            else {
+                fprintf(stderr, "ds2-transcribe: --device must be cpu or gpu\n");
+                return 2;
+            }
+            break;
+        case 't':
+            sp.n_threads = (int)strtol(optarg, &end, 10);
+            if (*end || sp.n_threads < 1 || sp.n_threads > 256) {
+                fprintf(stderr, "ds2-transcribe: --threads must be 1..256\n");
+                return 2;
+            }
+            break;
+        case 'c':
+            rp.chunk_seconds = strtod(optarg, &end);
+            if (*end || !(rp.chunk_seconds > 0 && rp.chunk_seconds < 1e6)) {
+                fprintf(stderr, "ds2-transcribe: --chunk-seconds must be a positive number\n");
+                return 2;
+            }
+            break;
+        case 'P': probs_dir = optarg; break;
+        case 'v': verbose = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!model_path || optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (probs_dir) {
+        struct stat st;
+        if (stat(probs_dir, &st) != 0 && mkdir(probs_dir, 0777) != 0) {
+            fprintf(stderr, "ds2-transcribe: cannot create %s: %s\n", probs_dir,
+                    strerror(errno));
+            return 1;
+        }
+        rp.want_probs = 1;
+    }
+    sp.log = log_stderr;
+    sp.log_user_data = &verbose;
+    ds2_model_params mp = ds2_model_default_params();
+    mp.log = log_stderr;
+    mp.log_user_data = &verbose;
+    char err[512];
+    ds2_model *model = NULL;
+    ds2_status st = ds2_model_load(model_path, &mp, &model, err, sizeof err);
+    if (st != DS2_OK) {
+        fprintf(stderr, "ds2-transcribe: %s\n", err);
+        return 1;
+    }
+    ds2_model_info info;
+    ds2_model_get_info(model, &info);
+    ds2_session *session = NULL;
+    st = ds2_session_create(model, &sp, &session);
+    if (st != DS2_OK) {
+        fprintf(stderr, "ds2-transcribe: cannot create a %s %s session: %s\n",
+                sp.device == DS2_DEVICE_GPU ? "gpu" : "cpu",
+                sp.precision == DS2_PRECISION_INT8 ? "int8" : "fp32", ds2_status_string(st));
+        ds2_model_free(model);
+        return 1;
+    }
+    int failures = 0;
+    for (int i = optind; i < argc; i++) {
+        ds2_audio audio;
+        st = ds2_audio_load(argv[i], info.sample_rate, &audio, err, sizeof err);
+        if (st != DS2_OK) {
+            fprintf(stderr, "ds2-transcribe: %s\n", err);
+            failures++;
+            continue;
+        }
+        ds2_utterance u = {audio.samples, audio.n_samples};
+        ds2_result r;
+        st = ds2_run(session, &u, 1, &rp, &r);
+        if (st != DS2_OK) {
+            fprintf(stderr, "ds2-transcribe: %s: %s\n", argv[i], ds2_session_error(session));
+            failures++;
+        } else {
+            printf("%s\t%s\n", argv[i], r.text);
+            if (probs_dir && write_probs(probs_dir, argv[i], &r) != 0)
+                failures++;
+            ds2_result_free(&r);
+        }
+        ds2_audio_free(&audio);
+    }
+    ds2_session_free(session);
+    ds2_model_free(model);
+    return failures ? 1 : 0;
+}
