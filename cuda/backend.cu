@@ -61,8 +61,7 @@ typedef struct gpu_session {
     unsigned long long clock;
 } gpu_session;
 
-static ds2_status gpu_prepare(const ds2_net *net, int device_index, void **model_data,
-                              ds2_err *err)
+static ds2_status gpu_prepare(const ds2_net *net, int device_index, void **model_data, ds2_err *err)
 {
     *model_data = NULL;
     ds2_cuda_model *m;
@@ -97,9 +96,9 @@ static void gpu_session_free(void *session_data)
         if (s->stream)
             cudaStreamSynchronize(s->stream);
         drop_graphs(s);
-        dev_buf *dev[] = {&s->feat, &s->act[0], &s->act[1], &s->col, &s->x[0], &s->x[1],
-                          &s->xp,   &s->hp,     &s->h,      &s->c,   &s->y,    &s->logits,
-                          &s->probs, &s->state, &s->out_len};
+        dev_buf *dev[] = {&s->feat, &s->act[0], &s->act[1], &s->col,   &s->x[0],
+                          &s->x[1], &s->xp,     &s->hp,     &s->h,     &s->c,
+                          &s->y,    &s->logits, &s->probs,  &s->state, &s->out_len};
         for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
             cudaFree(dev[i]->p);
         dev_buf *host[] = {&s->feat_host, &s->probs_host, &s->state_host, &s->len_host};
@@ -136,13 +135,13 @@ static ds2_status gpu_session_create(const ds2_net *net, const void *model_data,
     (void)n_threads;
     *session_data = NULL;
     const ds2_cuda_model *m = (const ds2_cuda_model *)model_data;
+    DS2_TRY(ds2_cuda_use_device(device_index, err));
     if (!m)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu session: model not prepared");
-    DS2_TRY(ds2_cuda_use_device(device_index, err));
     if (device_index != m->device)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                        "gpu session on device %d for weights prepared on device %d",
-                        device_index, m->device);
+                        "gpu session on device %d for weights prepared on device %d", device_index,
+                        m->device);
     gpu_session *s = (gpu_session *)calloc(1, sizeof *s);
     if (!s)
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory");
@@ -171,8 +170,8 @@ static ds2_status grow(dev_buf *b, size_t bytes, int pinned, int *moved, const c
     b->p = NULL;
     b->cap = 0;
     *moved = 1;
-    cudaError_t e = pinned ? cudaHostAlloc(&b->p, bytes, cudaHostAllocDefault)
-                           : cudaMalloc(&b->p, bytes);
+    cudaError_t e =
+        pinned ? cudaHostAlloc(&b->p, bytes, cudaHostAllocDefault) : cudaMalloc(&b->p, bytes);
     if (e != cudaSuccess) {
         b->p = NULL;
         return ds2_fail(err, DS2_ERR_BACKEND, "%s(%zu bytes for %s) failed: %s",
@@ -253,16 +252,15 @@ static ds2_status check_batch(const ds2_net *n, const ds2_forward_batch *fb, ds2
     if (!fb || fb->batch < 1 || !fb->lengths || !fb->features || !fb->out_lengths || !fb->probs)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu forward: empty batch or NULL buffer");
     if (fb->n_freq != n->n_freq)
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu forward: %d frequency bins, model has %d",
-                        fb->n_freq, n->n_freq);
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
+                        "gpu forward: %d frequency bins, model has %d", fb->n_freq, n->n_freq);
     if (ds2_cuda_plan_make(n, fb->batch, fb->t_max, p) != 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                        "gpu forward: batch %d x %d frames is out of range", fb->batch,
-                        fb->t_max);
+                        "gpu forward: batch %d x %d frames is out of range", fb->batch, fb->t_max);
     if (fb->t_out_max != p->t_out)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                        "gpu forward: t_out_max %d, want %d for %d frames", fb->t_out_max,
-                        p->t_out, fb->t_max);
+                        "gpu forward: t_out_max %d, want %d for %d frames", fb->t_out_max, p->t_out,
+                        fb->t_max);
     *max_len = 0;
     for (int b = 0; b < fb->batch; b++) {
         const int len = fb->lengths[b];
@@ -331,14 +329,14 @@ static ds2_status forward_inner(gpu_session *s, ds2_forward_batch *fb, ds2_err *
 
     memcpy(s->feat_host.p, fb->features, feat_bytes);
     memcpy(s->len_host.p, fb->out_lengths, len_bytes);
-    CUDA_CHECK(cudaMemcpyAsync(s->feat.p, s->feat_host.p, feat_bytes, cudaMemcpyHostToDevice,
-                               s->stream));
-    CUDA_CHECK(cudaMemcpyAsync(s->out_len.p, s->len_host.p, len_bytes, cudaMemcpyHostToDevice,
-                               s->stream));
+    CUDA_CHECK(
+        cudaMemcpyAsync(s->feat.p, s->feat_host.p, feat_bytes, cudaMemcpyHostToDevice, s->stream));
+    CUDA_CHECK(
+        cudaMemcpyAsync(s->out_len.p, s->len_host.p, len_bytes, cudaMemcpyHostToDevice, s->stream));
     if (use_state) {
         memcpy(s->state_host.p, fb->state, state_bytes);
-        CUDA_CHECK(cudaMemcpyAsync(s->state.p, s->state_host.p, state_bytes,
-                                   cudaMemcpyHostToDevice, s->stream));
+        CUDA_CHECK(cudaMemcpyAsync(s->state.p, s->state_host.p, state_bytes, cudaMemcpyHostToDevice,
+                                   s->stream));
     }
 
     /* Conv stack; the last layer writes the RNN input layout into x[0]. */
@@ -347,8 +345,8 @@ static ds2_status forward_inner(gpu_session *s, ds2_forward_batch *fb, ds2_err *
         const float *in = i == 0 ? (const float *)s->feat.p : (const float *)s->act[(i - 1) % 2].p;
         float *x_out = i == n->n_conv - 1 ? (float *)s->x[0].p : NULL;
         DS2_TRY(ds2_cuda_conv_layer(s->blas, s->stream, &p.conv[i], B, m->conv_w[i], m->conv_b[i],
-                                    out_len, in, (float *)s->act[i % 2].p, x_out,
-                                    (float *)s->col.p, s->col.cap / sizeof(float), err));
+                                    out_len, in, (float *)s->act[i % 2].p, x_out, (float *)s->col.p,
+                                    s->col.cap / sizeof(float), err));
     }
 
     int cur = 0;
@@ -370,8 +368,8 @@ static ds2_status forward_inner(gpu_session *s, ds2_forward_batch *fb, ds2_err *
     CUDA_CHECK(cudaMemcpyAsync(s->probs_host.p, s->probs.p, probs_bytes, cudaMemcpyDeviceToHost,
                                s->stream));
     if (use_state)
-        CUDA_CHECK(cudaMemcpyAsync(s->state_host.p, s->state.p, state_bytes,
-                                   cudaMemcpyDeviceToHost, s->stream));
+        CUDA_CHECK(cudaMemcpyAsync(s->state_host.p, s->state.p, state_bytes, cudaMemcpyDeviceToHost,
+                                   s->stream));
     CUDA_CHECK(cudaStreamSynchronize(s->stream));
     memcpy(fb->probs, s->probs_host.p, probs_bytes);
     if (use_state)

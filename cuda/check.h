@@ -15,28 +15,28 @@ extern "C" {
 
 const char *ds2_cublas_status_string(cublasStatus_t s);
 
-#define CUDA_CHECK(call)                                                                       \
-    do {                                                                                       \
-        cudaError_t ds2_cuda_e_ = (call);                                                      \
-        if (ds2_cuda_e_ != cudaSuccess)                                                        \
-            return ds2_fail(err, DS2_ERR_BACKEND, "%s failed: %s", #call,                      \
-                            cudaGetErrorString(ds2_cuda_e_));                                  \
+#define CUDA_CHECK(call)                                                                           \
+    do {                                                                                           \
+        cudaError_t ds2_cuda_e_ = (call);                                                          \
+        if (ds2_cuda_e_ != cudaSuccess)                                                            \
+            return ds2_fail(err, DS2_ERR_BACKEND, "%s failed: %s", #call,                          \
+                            cudaGetErrorString(ds2_cuda_e_));                                      \
     } while (0)
 
-#define CUBLAS_CHECK(call)                                                                     \
-    do {                                                                                       \
-        cublasStatus_t ds2_cublas_s_ = (call);                                                 \
-        if (ds2_cublas_s_ != CUBLAS_STATUS_SUCCESS)                                            \
-            return ds2_fail(err, DS2_ERR_BACKEND, "%s failed: %s", #call,                      \
-                            ds2_cublas_status_string(ds2_cublas_s_));                          \
+#define CUBLAS_CHECK(call)                                                                         \
+    do {                                                                                           \
+        cublasStatus_t ds2_cublas_s_ = (call);                                                     \
+        if (ds2_cublas_s_ != CUBLAS_STATUS_SUCCESS)                                                \
+            return ds2_fail(err, DS2_ERR_BACKEND, "%s failed: %s", #call,                          \
+                            ds2_cublas_status_string(ds2_cublas_s_));                              \
     } while (0)
 
 /* For functions returning ds2_status: propagate a failure. */
-#define DS2_TRY(call)                                                                          \
-    do {                                                                                       \
-        ds2_status ds2_try_s_ = (call);                                                        \
-        if (ds2_try_s_ != DS2_OK)                                                              \
-            return ds2_try_s_;                                                                 \
+#define DS2_TRY(call)                                                                              \
+    do {                                                                                           \
+        ds2_status ds2_try_s_ = (call);                                                            \
+        if (ds2_try_s_ != DS2_OK)                                                                  \
+            return ds2_try_s_;                                                                     \
     } while (0)
 
 #endif

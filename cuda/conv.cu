@@ -64,8 +64,8 @@ ds2_status ds2_cuda_conv_layer(cublasHandle_t blas, cudaStream_t stream,
     const long long chunk = ds2_cuda_conv_chunk(s, col_floats);
     if (chunk < 1 || n_cols > INT32_MAX)
         return ds2_fail(err, DS2_ERR_BACKEND,
-                        "conv: %d x %lld im2col does not fit %zu floats of scratch", k_rows,
-                        n_cols, col_floats);
+                        "conv: %d x %lld im2col does not fit %zu floats of scratch", k_rows, n_cols,
+                        col_floats);
     const size_t in_per = (size_t)s->c_in * s->f_in * s->t_in;
     const size_t out_per = (size_t)s->c_out * (size_t)n_cols;
     const float one = 1.0f, zero = 0.0f;

@@ -26,9 +26,8 @@ __global__ void lookahead_kernel(const float *__restrict__ x, const float *__res
     }
 }
 
-cudaError_t ds2_cuda_lookahead(const float *x, const float *w, const int *out_len, int T,
-                               int batch, int hidden, int context, float *out,
-                               cudaStream_t stream)
+cudaError_t ds2_cuda_lookahead(const float *x, const float *w, const int *out_len, int T, int batch,
+                               int hidden, int context, float *out, cudaStream_t stream)
 {
     lookahead_kernel<<<ds2_cuda_blocks((size_t)T * batch * hidden), DS2_CUDA_BLOCK, 0, stream>>>(
         x, w, out_len, T, batch, hidden, context, out);
@@ -43,8 +42,7 @@ __global__ void softmax_kernel(const float *__restrict__ logits, const float *__
     const int lane = threadIdx.x & 31;
     const size_t rows = (size_t)T * batch;
     const size_t nwarps = ((size_t)gridDim.x * blockDim.x) >> 5;
-    for (size_t r = (blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5; r < rows;
-         r += nwarps) {
+    for (size_t r = (blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5; r < rows; r += nwarps) {
         const int b = (int)(r % batch), t = (int)(r / batch);
         const float *in = logits + r * labels;
         float *out = probs + ((size_t)b * T + t) * labels;

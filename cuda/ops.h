@@ -78,12 +78,10 @@ ds2_status ds2_cuda_rnn_project(cublasHandle_t blas, const ds2_cuda_rnn_desc *d,
                                 ds2_err *err);
 
 /* Carried state [B][state_floats] <-> h, c of layer `layer` (see ds2_net_state_floats). */
-cudaError_t ds2_cuda_state_load(const ds2_cuda_rnn_desc *d, int layer, int batch,
-                                int state_floats, const float *state, float *h, float *c,
-                                cudaStream_t stream);
-cudaError_t ds2_cuda_state_store(const ds2_cuda_rnn_desc *d, int layer, int batch,
-                                 int state_floats, const float *h, const float *c, float *state,
-                                 cudaStream_t stream);
+cudaError_t ds2_cuda_state_load(const ds2_cuda_rnn_desc *d, int layer, int batch, int state_floats,
+                                const float *state, float *h, float *c, cudaStream_t stream);
+cudaError_t ds2_cuda_state_store(const ds2_cuda_rnn_desc *d, int layer, int batch, int state_floats,
+                                 const float *h, const float *c, float *state, cudaStream_t stream);
 
 /* x_out[t][b][j] = sum over directions of y[t][b][d][j] for t < out_len[b], else 0. */
 cudaError_t ds2_cuda_rnn_merge(const float *y, const int *out_len, int T, int batch, int hidden,
@@ -93,9 +91,8 @@ cudaError_t ds2_cuda_rnn_merge(const float *y, const int *out_len, int T, int ba
 
 /* out[t][b][j] = Hardtanh(0,20)(sum_k x[t+k][b][j] * w[j][k]) over t+k < out_len[b]; rows
  * t >= out_len[b] are 0. */
-cudaError_t ds2_cuda_lookahead(const float *x, const float *w, const int *out_len, int T,
-                               int batch, int hidden, int context, float *out,
-                               cudaStream_t stream);
+cudaError_t ds2_cuda_lookahead(const float *x, const float *w, const int *out_len, int T, int batch,
+                               int hidden, int context, float *out, cudaStream_t stream);
 
 /* probs[b][t][l] = softmax_l(logits[t][b][l] + bias[l]) for t < out_len[b], else 0. */
 cudaError_t ds2_cuda_softmax(const float *logits, const float *bias, const int *out_len, int T,

@@ -52,7 +52,8 @@ __global__ void rnn_cell_kernel(const float *__restrict__ xp, const float *__res
             const int H = hidden;
             const float gr = sigmoid(xr[j] + bi[j] + hr[j] + bh[j]);
             const float gz = sigmoid(xr[H + j] + bi[H + j] + hr[H + j] + bh[H + j]);
-            const float gn = tanhf(xr[2 * H + j] + bi[2 * H + j] + gr * (hr[2 * H + j] + bh[2 * H + j]));
+            const float gn =
+                tanhf(xr[2 * H + j] + bi[2 * H + j] + gr * (hr[2 * H + j] + bh[2 * H + j]));
             hn = (1.0f - gz) * gn + gz * h[i];
         } else {
             hn = tanhf(xr[j] + bi[j] + hr[j] + bh[j]);
@@ -72,9 +73,9 @@ static ds2_status launch_cell(const ds2_cuda_rnn_desc *d, const ds2_cuda_layer *
                               ds2_err *err)
 {
     const unsigned blocks = ds2_cuda_blocks((size_t)d->directions * batch * d->hidden);
-#define DS2_CELL_ARGS                                                                          \
-    bf->xp, bf->hp, w->b_ih, w->b_hh, bf->out_len, bf->step, k, batch, d->hidden,            \
-        d->directions, bf->h, bf->c, bf->y
+#define DS2_CELL_ARGS                                                                              \
+    bf->xp, bf->hp, w->b_ih, w->b_hh, bf->out_len, bf->step, k, batch, d->hidden, d->directions,   \
+        bf->h, bf->c, bf->y
     switch (d->type) {
     case DS2_RNN_LSTM:
         rnn_cell_kernel<DS2_RNN_LSTM><<<blocks, DS2_CUDA_BLOCK, 0, stream>>>(DS2_CELL_ARGS);
@@ -86,8 +87,7 @@ static ds2_status launch_cell(const ds2_cuda_rnn_desc *d, const ds2_cuda_layer *
         rnn_cell_kernel<DS2_RNN_TANH><<<blocks, DS2_CUDA_BLOCK, 0, stream>>>(DS2_CELL_ARGS);
         break;
     default:
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "rnn: unknown cell type %d",
-                        (int)d->type);
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "rnn: unknown cell type %d", (int)d->type);
     }
 #undef DS2_CELL_ARGS
     CUDA_CHECK(cudaGetLastError());
@@ -151,8 +151,8 @@ ds2_status ds2_cuda_rnn_project(cublasHandle_t blas, const ds2_cuda_rnn_desc *d,
     const int m = d->directions * d->gates * d->hidden, k = w->input_size;
     const float one = 1.0f, zero = 0.0f;
     /* Row-major xp[rows][m] = x[rows][k] . W_ih[m][k]ᵀ. */
-    CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, m, rows, k, &one, w->w_ih, k, x_in,
-                             k, &zero, xp, m));
+    CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, m, rows, k, &one, w->w_ih, k, x_in, k,
+                             &zero, xp, m));
     return DS2_OK;
 }
 
@@ -182,25 +182,23 @@ __global__ void state_copy_kernel(int layer, int batch, int hidden, int dirs, in
     }
 }
 
-cudaError_t ds2_cuda_state_load(const ds2_cuda_rnn_desc *d, int layer, int batch,
-                                int state_floats, const float *state, float *h, float *c,
-                                cudaStream_t stream)
+cudaError_t ds2_cuda_state_load(const ds2_cuda_rnn_desc *d, int layer, int batch, int state_floats,
+                                const float *state, float *h, float *c, cudaStream_t stream)
 {
-    state_copy_kernel<<<ds2_cuda_blocks((size_t)d->directions * batch * d->hidden),
-                        DS2_CUDA_BLOCK, 0, stream>>>(layer, batch, d->hidden, d->directions,
-                                                     d->type == DS2_RNN_LSTM, state_floats,
-                                                     (float *)state, h, c, 0);
+    state_copy_kernel<<<ds2_cuda_blocks((size_t)d->directions * batch * d->hidden), DS2_CUDA_BLOCK,
+                        0, stream>>>(layer, batch, d->hidden, d->directions,
+                                     d->type == DS2_RNN_LSTM, state_floats, (float *)state, h, c,
+                                     0);
     return cudaGetLastError();
 }
 
-cudaError_t ds2_cuda_state_store(const ds2_cuda_rnn_desc *d, int layer, int batch,
-                                 int state_floats, const float *h, const float *c, float *state,
-                                 cudaStream_t stream)
+cudaError_t ds2_cuda_state_store(const ds2_cuda_rnn_desc *d, int layer, int batch, int state_floats,
+                                 const float *h, const float *c, float *state, cudaStream_t stream)
 {
-    state_copy_kernel<<<ds2_cuda_blocks((size_t)d->directions * batch * d->hidden),
-                        DS2_CUDA_BLOCK, 0, stream>>>(layer, batch, d->hidden, d->directions,
-                                                     d->type == DS2_RNN_LSTM, state_floats,
-                                                     state, (float *)h, (float *)c, 1);
+    state_copy_kernel<<<ds2_cuda_blocks((size_t)d->directions * batch * d->hidden), DS2_CUDA_BLOCK,
+                        0, stream>>>(layer, batch, d->hidden, d->directions,
+                                     d->type == DS2_RNN_LSTM, state_floats, state, (float *)h,
+                                     (float *)c, 1);
     return cudaGetLastError();
 }
 

@@ -32,10 +32,9 @@ static ds2_status check_net(const ds2_net *n, ds2_err *err)
     int c = 1, f = n->n_freq;
     for (int i = 0; i < n->n_conv; i++) {
         const ds2_conv_desc *cd = &n->conv[i];
-        if (cd->c_in != c || cd->f_in != f || cd->c_out < 1 || cd->k_freq < 1 ||
-            cd->k_time < 1 || cd->stride_freq < 1 || cd->stride_time < 1 || cd->pad_freq < 0 ||
-            cd->pad_time < 0 || !cd->weight ||
-            cd->f_out != (f + 2 * cd->pad_freq - cd->k_freq) / cd->stride_freq + 1 ||
+        if (cd->c_in != c || cd->f_in != f || cd->c_out < 1 || cd->k_freq < 1 || cd->k_time < 1 ||
+            cd->stride_freq < 1 || cd->stride_time < 1 || cd->pad_freq < 0 || cd->pad_time < 0 ||
+            !cd->weight || cd->f_out != (f + 2 * cd->pad_freq - cd->k_freq) / cd->stride_freq + 1 ||
             cd->f_out < 1)
             return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
                             "gpu: conv %d shape is inconsistent (c_in %d, f_in %d, f_out %d)", i,
@@ -43,8 +42,8 @@ static ds2_status check_net(const ds2_net *n, ds2_err *err)
         c = cd->c_out;
         f = cd->f_out;
     }
-    const int gates = n->rnn_type == DS2_RNN_LSTM  ? 4
-                      : n->rnn_type == DS2_RNN_GRU ? 3
+    const int gates = n->rnn_type == DS2_RNN_LSTM   ? 4
+                      : n->rnn_type == DS2_RNN_GRU  ? 3
                       : n->rnn_type == DS2_RNN_TANH ? 1
                                                     : 0;
     if (!gates || n->gates != gates || n->hidden < 1 || n->layers < 1 || !n->layer ||
@@ -58,8 +57,8 @@ static ds2_status check_net(const ds2_net *n, ds2_err *err)
     for (int l = 0; l < n->layers; l++) {
         const int in = l == 0 ? c * f : n->hidden;
         if (n->layer[l].input_size != in)
-            return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu: rnn %d input size %d, want %d",
-                            l, n->layer[l].input_size, in);
+            return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu: rnn %d input size %d, want %d", l,
+                            n->layer[l].input_size, in);
         for (int d = 0; d < n->directions; d++)
             if (!matrix_ok(&n->layer[l].dir[d].w_ih, gh, in) ||
                 !matrix_ok(&n->layer[l].dir[d].w_hh, gh, n->hidden))
@@ -84,10 +83,10 @@ static size_t place(ds2_cuda_model *m, float *base)
 {
     const ds2_net *n = &m->net;
     size_t off = 0;
-#define TAKE(ptr, count)                                                                       \
-    do {                                                                                       \
-        (ptr) = base ? base + off : NULL;                                                      \
-        off += ((size_t)(count) + 63) / 64 * 64;                                               \
+#define TAKE(ptr, count)                                                                           \
+    do {                                                                                           \
+        (ptr) = base ? base + off : NULL;                                                          \
+        off += ((size_t)(count) + 63) / 64 * 64;                                                   \
     } while (0)
     for (int i = 0; i < n->n_conv; i++) {
         const ds2_conv_desc *c = &n->conv[i];
@@ -166,8 +165,8 @@ static ds2_status upload_all(ds2_cuda_model *m, const ds2_net *n, ds2_err *err)
                                &tmp_cap, what, err);
             snprintf(what, sizeof what, "rnn %d.%d w_hh", l, d);
             if (st == DS2_OK)
-                st = upload_matrix(L->w_hh + d * gh * n->hidden, &src->w_hh, &tmp, &tmp_cap,
-                                   what, err);
+                st = upload_matrix(L->w_hh + d * gh * n->hidden, &src->w_hh, &tmp, &tmp_cap, what,
+                                   err);
             snprintf(what, sizeof what, "rnn %d.%d biases", l, d);
             if (st == DS2_OK)
                 st = upload(L->b_ih + d * gh, src->b_ih, gh, what, err);
@@ -186,8 +185,7 @@ static ds2_status upload_all(ds2_cuda_model *m, const ds2_net *n, ds2_err *err)
     return st;
 }
 
-ds2_status ds2_cuda_model_create(const ds2_net *net, int device, ds2_cuda_model **out,
-                                 ds2_err *err)
+ds2_status ds2_cuda_model_create(const ds2_net *net, int device, ds2_cuda_model **out, ds2_err *err)
 {
     *out = NULL;
     DS2_TRY(check_net(net, err));
