@@ -81,9 +81,7 @@ static void drop_graphs(gpu_session *s)
         if (s->graphs[i])
             cudaGraphExecDestroy(s->graphs[i]);
         s->graphs[i] = NULL;
-        s->keys[i].batch = 0;
-        s->keys[i].layer = 0;
-        s->keys[i].last_use = 0;
+        memset(&s->keys[i], 0, sizeof s->keys[i]);
     }
 }
 
@@ -225,23 +223,23 @@ static ds2_status ensure_buffers(gpu_session *s, const ds2_cuda_plan *p, int wan
     return DS2_OK;
 }
 
-/* The graph for `layer` at p->batch rows, capturing it on first use. */
-static ds2_status rnn_graph(gpu_session *s, int layer, int batch, const ds2_cuda_rnn_bufs *bufs,
-                            cudaGraphExec_t *out, ds2_err *err)
+/* The graph running `steps` steps of `layer` for `batch` rows, captured on first use. */
+static ds2_status rnn_graph(gpu_session *s, int layer, int batch, int steps,
+                            const ds2_cuda_rnn_bufs *bufs, cudaGraphExec_t *out, ds2_err *err)
 {
+    ds2_cuda_graph_key want = {layer, batch, steps, 0};
     int hit;
-    const int i = ds2_cuda_graph_slot(s->keys, DS2_CUDA_GRAPH_SLOTS, layer, batch, &hit);
-    s->keys[i].last_use = ++s->clock;
+    const int i = ds2_cuda_graph_slot(s->keys, DS2_CUDA_GRAPH_SLOTS, want, &hit);
     if (!hit) {
         if (s->graphs[i])
             cudaGraphExecDestroy(s->graphs[i]);
         s->graphs[i] = NULL;
         s->keys[i].batch = 0;
         DS2_TRY(ds2_cuda_rnn_capture(s->blas, s->stream, &s->m->rnn, &s->m->layers[layer], bufs,
-                                     batch, &s->graphs[i], err));
-        s->keys[i].layer = layer;
-        s->keys[i].batch = batch;
+                                     batch, steps, &s->graphs[i], err));
+        s->keys[i] = want;
     }
+    s->keys[i].last_use = ++s->clock;
     *out = s->graphs[i];
     return DS2_OK;
 }
@@ -286,7 +284,8 @@ static ds2_status run_rnn(gpu_session *s, const ds2_cuda_plan *p, int max_len, i
                                     (float *)s->c.p,  (float *)s->y.p,  (const int *)s->out_len.p,
                                     s->step};
     const size_t hc_bytes = p->hc * sizeof(float);
-    const int chunks = (max_len + DS2_CUDA_RNN_CHUNK - 1) / DS2_CUDA_RNN_CHUNK;
+    int n_long, n_short;
+    ds2_cuda_rnn_launches(max_len, &n_long, &n_short);
     for (int l = 0; l < n->layers; l++) {
         const float *x_in = (const float *)s->x[*cur].p;
         float *x_out = (float *)s->x[1 - *cur].p;
@@ -298,11 +297,16 @@ static ds2_status run_rnn(gpu_session *s, const ds2_cuda_plan *p, int max_len, i
             CUDA_CHECK(cudaMemsetAsync(bufs.h, 0, hc_bytes, s->stream));
             CUDA_CHECK(cudaMemsetAsync(bufs.c, 0, hc_bytes, s->stream));
         }
-        cudaGraphExec_t graph;
-        DS2_TRY(rnn_graph(s, l, B, &bufs, &graph, err));
+        cudaGraphExec_t g_long = NULL, g_short = NULL;
+        if (n_long)
+            DS2_TRY(rnn_graph(s, l, B, DS2_CUDA_RNN_LONG, &bufs, &g_long, err));
+        if (n_short)
+            DS2_TRY(rnn_graph(s, l, B, DS2_CUDA_RNN_SHORT, &bufs, &g_short, err));
         CUDA_CHECK(cudaMemsetAsync(s->step, 0, sizeof(int), s->stream));
-        for (int i = 0; i < chunks; i++)
-            CUDA_CHECK(cudaGraphLaunch(graph, s->stream));
+        for (int i = 0; i < n_long; i++)
+            CUDA_CHECK(cudaGraphLaunch(g_long, s->stream));
+        for (int i = 0; i < n_short; i++)
+            CUDA_CHECK(cudaGraphLaunch(g_short, s->stream));
         if (use_state)
             CUDA_CHECK(ds2_cuda_state_store(&m->rnn, l, B, state_floats, bufs.h, bufs.c,
                                             (float *)s->state.p, s->stream));
@@ -318,7 +322,7 @@ static ds2_status forward_inner(gpu_session *s, ds2_forward_batch *fb, ds2_err *
     const ds2_cuda_model *m = s->m;
     const ds2_net *n = &m->net;
     ds2_cuda_plan p;
-    int max_len;
+    int max_len = 0;
     DS2_TRY(check_batch(n, fb, &p, &max_len, err));
     CUDA_CHECK(cudaSetDevice(s->device));
     const int use_state = fb->state != NULL;

@@ -62,15 +62,12 @@ typedef struct ds2_cuda_rnn_bufs {
     int *step;          /* first step of the current chunk */
 } ds2_cuda_rnn_bufs;
 
-/* Recurrent steps per captured graph: the graph is replayed ceil(max_len / this) times. */
-#define DS2_CUDA_RNN_CHUNK 32
-
-/* Captures DS2_CUDA_RNN_CHUNK steps of layer w (both directions, all rows) for `batch` rows
+/* Captures `steps` recurrent steps of layer w (both directions, all rows) for `batch` rows
  * into an executable graph. Steps read their index from bufs->step and advance it. */
 ds2_status ds2_cuda_rnn_capture(cublasHandle_t blas, cudaStream_t stream,
                                 const ds2_cuda_rnn_desc *d, const ds2_cuda_layer *w,
-                                const ds2_cuda_rnn_bufs *bufs, int batch, cudaGraphExec_t *exec,
-                                ds2_err *err);
+                                const ds2_cuda_rnn_bufs *bufs, int batch, int steps,
+                                cudaGraphExec_t *exec, ds2_err *err);
 
 /* x_in [T][B][I] -> xp = x_in . W_ihᵀ (both directions, one GEMM). */
 ds2_status ds2_cuda_rnn_project(cublasHandle_t blas, const ds2_cuda_rnn_desc *d,

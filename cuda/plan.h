@@ -124,23 +124,35 @@ static inline int ds2_cuda_plan_make(const ds2_net *n, int batch, int t_max, ds2
     return 0;
 }
 
-/* Cache of captured recurrent graphs, keyed by (layer, batch): the same graph serves every
- * utterance length because steps read their index from device memory. */
-#define DS2_CUDA_GRAPH_SLOTS 16
+/* Recurrent steps run as replays of captured graphs of DS2_CUDA_RNN_LONG steps, then of
+ * DS2_CUDA_RNN_SHORT steps for the remainder (so at most SHORT-1 steps are wasted). */
+#define DS2_CUDA_RNN_LONG 32
+#define DS2_CUDA_RNN_SHORT 4
+
+static inline void ds2_cuda_rnn_launches(int max_len, int *n_long, int *n_short)
+{
+    *n_long = max_len / DS2_CUDA_RNN_LONG;
+    *n_short = (max_len % DS2_CUDA_RNN_LONG + DS2_CUDA_RNN_SHORT - 1) / DS2_CUDA_RNN_SHORT;
+}
+
+/* Cache of captured recurrent graphs, keyed by (layer, batch, steps): the same graph serves
+ * every utterance length because steps read their index from device memory. */
+#define DS2_CUDA_GRAPH_SLOTS 32
 
 typedef struct ds2_cuda_graph_key {
-    int layer, batch; /* batch 0: empty slot */
+    int layer, batch, steps; /* batch 0: empty slot */
     unsigned long long last_use;
 } ds2_cuda_graph_key;
 
-/* Slot holding (layer, batch) with *hit = 1, else the slot to (re)fill: an empty one, or the
- * least recently used. */
-static inline int ds2_cuda_graph_slot(const ds2_cuda_graph_key *keys, int n, int layer, int batch,
-                                      int *hit)
+/* Slot holding the key with *hit = 1, else the slot to (re)fill: an empty one, or the least
+ * recently used. */
+static inline int ds2_cuda_graph_slot(const ds2_cuda_graph_key *keys, int n,
+                                      ds2_cuda_graph_key want, int *hit)
 {
     int victim = 0;
     for (int i = 0; i < n; i++) {
-        if (keys[i].batch == batch && keys[i].layer == layer) {
+        if (keys[i].batch == want.batch && keys[i].layer == want.layer &&
+            keys[i].steps == want.steps) {
             *hit = 1;
             return i;
         }

@@ -94,35 +94,51 @@ static ds2_status launch_cell(const ds2_cuda_rnn_desc *d, const ds2_cuda_layer *
     return DS2_OK;
 }
 
-/* DS2_CUDA_RNN_CHUNK steps, then the step counter advances by as many. */
-static ds2_status enqueue_chunk(cublasHandle_t blas, cudaStream_t stream,
-                                const ds2_cuda_rnn_desc *d, const ds2_cuda_layer *w,
-                                const ds2_cuda_rnn_bufs *bf, int batch, ds2_err *err)
+/* hp[d][b][g] = sum_j W_hh[d][g][j] h[d][b][j] for every direction; one row is a
+ * matrix-vector product, which gemv streams at memory bandwidth. */
+static ds2_status recurrent_projection(cublasHandle_t blas, const ds2_cuda_rnn_desc *d,
+                                       const ds2_cuda_layer *w, const ds2_cuda_rnn_bufs *bf,
+                                       int batch, ds2_err *err)
 {
     const int gh = d->gates * d->hidden, H = d->hidden;
     const float one = 1.0f, zero = 0.0f;
-    for (int k = 0; k < DS2_CUDA_RNN_CHUNK; k++) {
-        /* hp[d][b][g] = sum_j W_hh[d][g][j] h[d][b][j], column-major hpᵀ = W_hhᵀᵀ . hᵀ. */
-        CUBLAS_CHECK(cublasSgemmStridedBatched(blas, CUBLAS_OP_T, CUBLAS_OP_N, gh, batch, H, &one,
-                                               w->w_hh, H, (long long)gh * H, bf->h, H,
-                                               (long long)batch * H, &zero, bf->hp, gh,
-                                               (long long)batch * gh, d->directions));
+    if (batch == 1) {
+        /* Column-major W_hh[d] is H x gh (lda H); its transpose times h[d]. */
+        CUBLAS_CHECK(cublasSgemvStridedBatched(blas, CUBLAS_OP_T, H, gh, &one, w->w_hh, H,
+                                               (long long)gh * H, bf->h, 1, H, &zero, bf->hp, 1, gh,
+                                               d->directions));
+        return DS2_OK;
+    }
+    /* Column-major hpᵀ (gh x batch) = (W_hh as H x gh)ᵀ . (h as H x batch). */
+    CUBLAS_CHECK(cublasSgemmStridedBatched(
+        blas, CUBLAS_OP_T, CUBLAS_OP_N, gh, batch, H, &one, w->w_hh, H, (long long)gh * H, bf->h, H,
+        (long long)batch * H, &zero, bf->hp, gh, (long long)batch * gh, d->directions));
+    return DS2_OK;
+}
+
+/* `steps` steps, then the step counter advances by as many. */
+static ds2_status enqueue_steps(cublasHandle_t blas, cudaStream_t stream,
+                                const ds2_cuda_rnn_desc *d, const ds2_cuda_layer *w,
+                                const ds2_cuda_rnn_bufs *bf, int batch, int steps, ds2_err *err)
+{
+    for (int k = 0; k < steps; k++) {
+        DS2_TRY(recurrent_projection(blas, d, w, bf, batch, err));
         DS2_TRY(launch_cell(d, w, bf, k, batch, stream, err));
     }
-    step_advance_kernel<<<1, 1, 0, stream>>>(bf->step, DS2_CUDA_RNN_CHUNK);
+    step_advance_kernel<<<1, 1, 0, stream>>>(bf->step, steps);
     CUDA_CHECK(cudaGetLastError());
     return DS2_OK;
 }
 
 ds2_status ds2_cuda_rnn_capture(cublasHandle_t blas, cudaStream_t stream,
                                 const ds2_cuda_rnn_desc *d, const ds2_cuda_layer *w,
-                                const ds2_cuda_rnn_bufs *bufs, int batch, cudaGraphExec_t *exec,
-                                ds2_err *err)
+                                const ds2_cuda_rnn_bufs *bufs, int batch, int steps,
+                                cudaGraphExec_t *exec, ds2_err *err)
 {
     *exec = NULL;
     cudaGraph_t graph = NULL;
     CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    ds2_status st = enqueue_chunk(blas, stream, d, w, bufs, batch, err);
+    ds2_status st = enqueue_steps(blas, stream, d, w, bufs, batch, steps, err);
     /* Capture must end even after a failure, or the stream stays unusable. */
     cudaError_t e = cudaStreamEndCapture(stream, &graph);
     if (st != DS2_OK || e != cudaSuccess) {
@@ -131,14 +147,14 @@ ds2_status ds2_cuda_rnn_capture(cublasHandle_t blas, cudaStream_t stream,
         (void)cudaGetLastError();
         if (st != DS2_OK)
             return st;
-        return ds2_fail(err, DS2_ERR_BACKEND, "cudaStreamEndCapture(rnn chunk) failed: %s",
+        return ds2_fail(err, DS2_ERR_BACKEND, "cudaStreamEndCapture(rnn steps) failed: %s",
                         cudaGetErrorString(e));
     }
     e = cudaGraphInstantiateWithFlags(exec, graph, 0);
     cudaGraphDestroy(graph);
     if (e != cudaSuccess) {
         *exec = NULL;
-        return ds2_fail(err, DS2_ERR_BACKEND, "cudaGraphInstantiateWithFlags(rnn chunk) failed: %s",
+        return ds2_fail(err, DS2_ERR_BACKEND, "cudaGraphInstantiateWithFlags(rnn steps) failed: %s",
                         cudaGetErrorString(e));
     }
     return DS2_OK;

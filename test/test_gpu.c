@@ -211,14 +211,14 @@ START_TEST(plan_matches_net_geometry)
 }
 END_TEST
 
-/* Mirrors the session's use: every lookup stamps the slot, a miss refills it. */
+/* Mirrors the session's use: a miss refills the slot, every lookup stamps it. */
 static int lookup(ds2_cuda_graph_key *keys, int n, unsigned long long *clock, int layer, int batch,
-                  int *hit)
+                  int steps, int *hit)
 {
-    int i = ds2_cuda_graph_slot(keys, n, layer, batch, hit);
+    ds2_cuda_graph_key want = {layer, batch, steps, 0};
+    int i = ds2_cuda_graph_slot(keys, n, want, hit);
+    keys[i] = want;
     keys[i].last_use = ++*clock;
-    keys[i].layer = layer;
-    keys[i].batch = batch;
     return i;
 }
 
@@ -228,21 +228,35 @@ START_TEST(graph_cache_policy)
     memset(keys, 0, sizeof keys);
     unsigned long long clock = 0;
     int hit;
-    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 1, &hit), 0);
+    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 1, 32, &hit), 0);
     ck_assert_int_eq(hit, 0);
-    ck_assert_int_eq(lookup(keys, 3, &clock, 1, 1, &hit), 1);
+    ck_assert_int_eq(lookup(keys, 3, &clock, 1, 1, 32, &hit), 1);
     ck_assert_int_eq(hit, 0);
-    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 1, &hit), 0); /* same layer and batch */
+    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 1, 32, &hit), 0); /* same key */
     ck_assert_int_eq(hit, 1);
-    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 3, &hit), 2); /* other batch: own graph */
+    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 3, 32, &hit), 2); /* other batch: own graph */
     ck_assert_int_eq(hit, 0);
     /* Full: the least recently used (layer 1, batch 1) goes. */
-    ck_assert_int_eq(lookup(keys, 3, &clock, 2, 8, &hit), 1);
+    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 1, 4, &hit), 1); /* other step count */
     ck_assert_int_eq(hit, 0);
-    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 3, &hit), 2);
+    ck_assert_int_eq(lookup(keys, 3, &clock, 0, 3, 32, &hit), 2);
     ck_assert_int_eq(hit, 1);
-    ck_assert_int_eq(lookup(keys, 3, &clock, 1, 1, &hit), 0);
+    ck_assert_int_eq(lookup(keys, 3, &clock, 1, 1, 32, &hit), 0);
     ck_assert_int_eq(hit, 0);
+}
+END_TEST
+
+/* Long then short graph replays cover exactly max_len steps, wasting fewer than SHORT. */
+START_TEST(rnn_launches_cover_every_step)
+{
+    for (int len = 1; len <= 300; len++) {
+        int n_long, n_short;
+        ds2_cuda_rnn_launches(len, &n_long, &n_short);
+        const int steps = n_long * DS2_CUDA_RNN_LONG + n_short * DS2_CUDA_RNN_SHORT;
+        ck_assert_int_ge(steps, len);
+        ck_assert_int_lt(steps - len, DS2_CUDA_RNN_SHORT);
+        ck_assert_int_lt(n_short * DS2_CUDA_RNN_SHORT, DS2_CUDA_RNN_LONG + DS2_CUDA_RNN_SHORT);
+    }
 }
 END_TEST
 
@@ -624,6 +638,7 @@ static Suite *host_suite(void)
     TCase *tc = tcase_create("host");
     tcase_add_test(tc, plan_matches_net_geometry);
     tcase_add_test(tc, graph_cache_policy);
+    tcase_add_test(tc, rnn_launches_cover_every_step);
     tcase_add_test(tc, unavailable_is_reported);
     suite_add_tcase(s, tc);
     return s;

@@ -46,6 +46,18 @@ def sgemm_sb(ta, tb, m, n, k, A, lda, sA, B, ldb, sB, C, ldc, sC, count):
     for c in range(count):
         sgemm_fast(ta, tb, m, n, k, A, lda, B, ldb, C, ldc, c * sA, c * sB, c * sC)
 
+def sgemv_sb(trans, m, n, A, lda, sA, x, incx, sx, y, incy, sy, count):
+    # y = op(A) x with A column-major m x n; op(A) = A^T gives length n.
+    for c in range(count):
+        rows = n if trans == 'T' else m
+        cols = m if trans == 'T' else n
+        for i in range(rows):
+            acc = 0.0
+            for p in range(cols):
+                a = A[c * sA + (p + i * lda if trans == 'T' else i + p * lda)]
+                acc += a * x[c * sx + p * incx]
+            y[c * sy + i * incy] = acc
+
 # ---- kernels, transcribed from the .cu files
 def im2col(inp, off_in, s, n0, nc, col):
     k_rows = s['c_in'] * s['k_freq'] * s['k_time']
@@ -159,7 +171,7 @@ def softmax(logits, bias, out_len, T, batch, labels, probs):
         v = logits[inp:inp + labels] + bias
         e = np.exp(v - v.max()); probs[out:out + labels] = e / e.sum()
 
-CHUNK = 32  # DS2_CUDA_RNN_CHUNK
+LONG, SHORT = 32, 4  # DS2_CUDA_RNN_LONG, DS2_CUDA_RNN_SHORT
 
 def forward(W, cfg, batch, t_max, lengths, feats, state):
     # plan (mirrors plan.h)
@@ -198,11 +210,16 @@ def forward(W, cfg, batch, t_max, lengths, feats, state):
             state_copy(l, batch, H, D, cfg['type'] == 'lstm', S, state, h, c, 0)
         hp = np.zeros(D * batch * G * H); y = np.full(T * batch * D * H, np.nan)
         step = [0]
-        for chunk in range((max_len + CHUNK - 1) // CHUNK):
-            for k in range(CHUNK):
-                sgemm_sb('T', 'N', G * H, batch, H, Lw['w_hh'], H, G * H * H, h, H, batch * H, hp, G * H, batch * G * H, D)
+        n_long = max_len // LONG
+        n_short = (max_len % LONG + SHORT - 1) // SHORT
+        for steps in [LONG] * n_long + [SHORT] * n_short:  # graph replays
+            for k in range(steps):
+                if batch == 1:
+                    sgemv_sb('T', H, G * H, Lw['w_hh'], H, G * H * H, h, 1, H, hp, 1, G * H, D)
+                else:
+                    sgemm_sb('T', 'N', G * H, batch, H, Lw['w_hh'], H, G * H * H, h, H, batch * H, hp, G * H, batch * G * H, D)
                 rnn_cell(cfg['type'], xp, hp, Lw['b_ih'], Lw['b_hh'], out_len, step, k, batch, H, D, h, c, y)
-            step[0] += CHUNK
+            step[0] += steps
         if state is not None:
             state_copy(l, batch, H, D, cfg['type'] == 'lstm', S, state, h, c, 1)
         merge(y, out_len, T, batch, H, D, x[1 - cur])
@@ -329,5 +346,6 @@ for rt in ['lstm', 'gru', 'rnn']:
     for bd in [True, False]:
         run_case(rt, bd, [23, 7, 40], False)
         run_case(rt, bd, [13, 30, 2], True)
-run_case('lstm', True, [80], True)  # > one graph chunk of steps
+run_case('lstm', True, [80], True)  # batch 1 (gemv), long + short graph replays
+run_case('gru', False, [70, 9], True)
 print("all ok")
