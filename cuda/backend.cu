@@ -211,16 +211,13 @@ static ds2_status ensure_buffers(gpu_session *s, const ds2_cuda_plan *p, int wan
         {&s->state, want_state ? p->state * f : 0, 0, "carried state"},
         {&s->state_host, want_state ? p->state * f : 0, 1, "state staging"},
     };
-    /* Buffers only grow, so nothing in flight can still be using one that moves; the
-     * stream is idle between forward calls anyway. */
-    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
-        ds2_status st = grow(need[i].b, need[i].bytes, need[i].pinned, &moved, need[i].what, err);
-        if (moved)
-            drop_graphs(s);
-        if (st != DS2_OK)
-            return st;
-    }
-    return DS2_OK;
+    /* Freeing is safe: the stream is idle between forward calls (each ends synchronized). */
+    ds2_status st = DS2_OK;
+    for (size_t i = 0; st == DS2_OK && i < sizeof need / sizeof need[0]; i++)
+        st = grow(need[i].b, need[i].bytes, need[i].pinned, &moved, need[i].what, err);
+    if (moved)
+        drop_graphs(s);
+    return st;
 }
 
 /* The graph running `steps` steps of `layer` for `batch` rows, captured on first use. */
