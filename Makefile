@@ -43,7 +43,7 @@ TEST_COMMON := $(wildcard test/common/*.c)
 TEST_BINS := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib tools tests test test-plain test-asan bench install clean deps format
+.PHONY: all lib tools tests test test-plain test-python test-asan bench install clean deps format
 all: lib tools
 
 lib: $(BUILD)/libds2.a $(BUILD)/libds2.so
@@ -70,7 +70,7 @@ $(BUILD)/libds2.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
 
 .SECONDEXPANSION:
-$(TOOL_BINS): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/%/*.c)) $(BUILD)/libds2.a
+$(TOOL_BINS): $(BUILD)/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/*.c))) $(BUILD)/libds2.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
 
 $(TEST_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(BUILD)/libds2.a
@@ -89,7 +89,11 @@ test-plain: $(TEST_BINS) tools
 test-asan:
 	$(MAKE) BUILD=build/asan SANITIZE=address,undefined WITH_CUDA=0 OPT=-O1 test-plain
 
-test: test-plain test-asan
+# The converter's own check: folded GGUF re-run in numpy against PyTorch's golden outputs.
+test-python:
+	/usr/bin/python3 tools/check-convert
+
+test: test-plain test-python test-asan
 
 deps:
 	scripts/install-deps.sh
