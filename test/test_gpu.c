@@ -509,9 +509,9 @@ static float min_margin(const ds2_result *r)
 }
 
 /* Runs utterances in batches of 1, 3 and 8 on the CPU and the GPU; transcripts must be
- * identical (for random models only where no frame is a near tie). */
-static void compare_api(ds2_model *m, const ds2_utterance *u, int n_u, int trained,
-                        const char *what)
+ * identical unless some frame's two best labels are within the probability tolerance (a
+ * legitimate flip on random weights; reported). */
+static void compare_api(ds2_model *m, const ds2_utterance *u, int n_u, const char *what)
 {
     ds2_session *s[2] = {NULL, NULL};
     ds2_session_params p = ds2_session_default_params();
@@ -536,14 +536,28 @@ static void compare_api(ds2_model *m, const ds2_utterance *u, int n_u, int train
                                           (size_t)r[0][b].n_frames * r[0][b].n_labels);
             ck_assert_msg(d <= PROB_TOL, "%s batch %d utt %d: probs differ by %g", what, batch, b,
                           d);
-            if (trained || min_margin(&r[0][b]) > 4 * PROB_TOL)
+            if (min_margin(&r[0][b]) > 4 * PROB_TOL)
                 ck_assert_msg(strcmp(r[0][b].text, r[1][b].text) == 0,
                               "%s batch %d utt %d: '%s' vs '%s'", what, batch, b, r[0][b].text,
                               r[1][b].text);
+            else
+                printf("note: %s batch %d utt %d has a near tie; transcripts not compared\n", what,
+                       batch, b);
             ds2_result_free(&r[0][b]);
             ds2_result_free(&r[1][b]);
         }
     }
+    /* Chunked (carried RNN state through the backend's state in/out). */
+    rp.chunk_seconds = 0.5f;
+    ds2_result c[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(ds2_run(s[i], &u[0], 1, &rp, &c[i]) == DS2_OK, "%s chunked: %s", what,
+                      ds2_session_error(s[i]));
+    ck_assert_int_eq(c[0].n_frames, c[1].n_frames);
+    const double d = max_abs_diff(c[0].probs, c[1].probs, (size_t)c[0].n_frames * c[0].n_labels);
+    ck_assert_msg(d <= PROB_TOL, "%s chunked: probs differ by %g", what, d);
+    ds2_result_free(&c[0]);
+    ds2_result_free(&c[1]);
     ds2_session_free(s[1]);
     ds2_session_free(s[0]);
 }
@@ -571,7 +585,7 @@ START_TEST(api_tiny_models_match_cpu)
         char err[512];
         ds2_model *m = NULL;
         ck_assert_msg(ds2_model_load(path, NULL, &m, err, sizeof err) == DS2_OK, "%s", err);
-        compare_api(m, u, 5, 0, specs[i].rnn_type);
+        compare_api(m, u, 5, specs[i].rnn_type);
         ds2_model_free(m);
         unlink(path);
         free(path);
@@ -617,7 +631,7 @@ START_TEST(api_golden_models_match_cpu)
             u[n_u].samples = synth[n_u];
             u[n_u].n_samples = n;
         }
-        compare_api(m, u, n_u, have_wavs, models.gl_pathv[i]);
+        compare_api(m, u, n_u, models.gl_pathv[i]);
         for (int k = 0; k < 8; k++) {
             ds2_audio_free(&audio[k]);
             free(synth[k]);
