@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "weights.h"
 
 extern "C" {
 #include "backend.h"

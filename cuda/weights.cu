@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "weights.h"
 
 ds2_status ds2_cuda_use_device(int device, ds2_err *err)
 {

@@ -1,6 +1,6 @@
 /* The network's weights on one CUDA device, shared read-only by every session of a model. */
-#ifndef DS2_CUDA_MODEL_H
-#define DS2_CUDA_MODEL_H
+#ifndef DS2_CUDA_WEIGHTS_H
+#define DS2_CUDA_WEIGHTS_H
 
 #include "ops.h"
 
