@@ -4,13 +4,16 @@
 # (PyTorch golden probabilities within 1e-4, transcripts equal), and test/test_gpu.c whose device
 # suite then runs (GPU vs CPU backend). For machines without a GPU; slow (minutes), not part of
 # `make test`. Run from the repository root: test/cuda_emu/run.sh
+# SANITIZE=address,undefined test/cuda_emu/run.sh also catches out-of-bounds kernel accesses
+# (emulated device memory is malloc'd to the exact size).
 set -e
-B=build/cuda-emu
+SAN=${SANITIZE:+-fsanitize=$SANITIZE -fno-omit-frame-pointer}
+B=build/cuda-emu${SANITIZE:+-asan}
 E=$B/emu
 mkdir -p $E
-make -s BUILD=$B WITH_CUDA=0 lib $B/obj/test/common/gguf_builder.o
+make -s BUILD=$B WITH_CUDA=0 OPT=-O1 SANITIZE=$SANITIZE lib $B/obj/test/common/gguf_builder.o
 OBJS=$(ls $B/obj/lib/*.o $B/obj/kernels/*/*.o 2>/dev/null | grep -v backend_cuda_stub)
-CXX="${CXX:-g++} -std=c++17 -O2 -g -Wall -Wno-unused-function -Itest/cuda_emu/shim -Icuda -Ilib -Iinclude"
+CXX="${CXX:-g++} $SAN -std=c++17 -O1 -g -Wall -Wno-unused-function -Itest/cuda_emu/shim -Icuda -Ilib -Iinclude"
 EMU_OBJS=$E/emu.o
 for f in cuda/*.cu; do
     n=$(basename "$f" .cu)
@@ -31,7 +34,7 @@ static ds2_status f(void *s, ds2_forward_batch *b, ds2_err *e) { (void)s; (void)
 const ds2_backend_i ds2_backend_cpu_fp32 = {"cpu-fp32", p, r, sc, r, f};
 const ds2_backend_i ds2_backend_cpu_int8 = {"cpu-int8", p, r, sc, r, f};
 STUB
-    cc -std=c11 -Iinclude -Ilib -c $E/cpu_stub.c -o $E/cpu_stub.o
+    cc $SAN -std=c11 -Iinclude -Ilib -c $E/cpu_stub.c -o $E/cpu_stub.o
     EXTRA=$E/cpu_stub.o
     echo "note: no CPU backend in this tree: CPU comparisons will fail"
 fi
@@ -40,8 +43,8 @@ sed 's/    sp.precision = precision;/    sp.precision = DS2_PRECISION_FP32; (voi
     test/test_golden.c > $E/golden_on_gpu.c
 for t in golden_on_gpu test_gpu; do
     src=$E/golden_on_gpu.c; [ $t = test_gpu ] && src=test/test_gpu.c
-    cc -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib -Itest/common -c $src -o $E/$t.o
-    ${CXX%% *} -o $E/$t $E/$t.o $B/obj/test/common/gguf_builder.o $OBJS $EMU_OBJS $EXTRA $LIBS
+    cc $SAN -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib -Itest/common -c $src -o $E/$t.o
+    ${CXX%% *} $SAN -o $E/$t $E/$t.o $B/obj/test/common/gguf_builder.o $OBJS $EMU_OBJS $EXTRA $LIBS
 done
 fail=0
 echo "== golden cases on the emulated GPU (resampled_stereo_input uses the CPU)"
