@@ -70,7 +70,9 @@ $(BUILD)/libds2.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
 
 .SECONDEXPANSION:
-$(TOOL_BINS): $(BUILD)/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/*.c))) $(BUILD)/libds2.a
+# A function, not an inline patsubst: every `%` in a pattern rule's prerequisites is the stem.
+tool_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c))
+$(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(BUILD)/libds2.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
 
 $(TEST_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(BUILD)/libds2.a

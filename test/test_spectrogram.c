@@ -12,6 +12,7 @@
 
 #include "common/check_main.h"
 #include "ds2.h"
+#include "json_min.h"
 #include "spectrogram.h"
 
 #define N_FFT 320
@@ -345,92 +346,55 @@ END_TEST
 
 #define GOLDEN_DIR "test/golden/"
 
-static char *read_text(const char *path)
+/* Whole file, NUL-terminated; *size excludes the NUL. */
+static char *read_text_n(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    char *buf = calloc(1, 1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    *size = fread(buf, 1, (size_t)n, f);
+    buf[*size] = '\0';
     fclose(f);
     return buf;
 }
 
-/* The raw value text after "key": in a flat JSON object (enough for golden.json's scalars). */
-static int json_scalar(const char *json, const char *key, char *val, size_t size)
+/* Every utterance in golden.json: the wav through ds2_audio_load and the spectrogram must match
+ * the numpy/librosa-semantics spectrogram tools/make-golden stored, within 1e-4. */
+static void check_golden_utterance(const ds2_json_value *u)
 {
-    char quoted[64];
-    snprintf(quoted, sizeof quoted, "\"%s\"", key);
-    const char *p = json ? strstr(json, quoted) : NULL;
-    if (!p)
-        return -1;
-    p += strlen(quoted);
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':')
-        p++;
-    if (*p == '"')
-        p++;
-    size_t n = 0;
-    while (p[n] && !strchr("\",}\n", p[n]) && n + 1 < size) {
-        val[n] = p[n];
-        n++;
-    }
-    val[n] = '\0';
-    return 0;
-}
-
-START_TEST(golden_speech)
-{
-    char *json = read_text(GOLDEN_DIR "golden.json");
-    FILE *f = fopen(GOLDEN_DIR "speech.spect.f32", "rb");
-    if (!json || !f) {
-        fprintf(stderr, "SKIP golden_speech: %s not found (made by the golden-data tool)\n",
-                !json ? GOLDEN_DIR "golden.json" : GOLDEN_DIR "speech.spect.f32");
-        free(json);
-        if (f)
-            fclose(f);
-        return;
-    }
-    /* deepspeech.pytorch's defaults (inference normalises); golden.json may override */
-    int rate = 16000, normalize = 1;
-    ds2_window window = DS2_WINDOW_HAMMING;
-    char val[64];
-    if (json_scalar(json, "sample_rate", val, sizeof val) == 0)
-        rate = atoi(val);
-    if (json_scalar(json, "normalize", val, sizeof val) == 0)
-        normalize = strcmp(val, "false") != 0 && strcmp(val, "0") != 0;
-    if (json_scalar(json, "window", val, sizeof val) == 0)
-        ck_assert_msg(ds2_window_from_name(val, &window) == 0, "golden window '%s'", val);
-    free(json);
-
+    const ds2_json_value *wav = ds2_json_get(u, "wav"), *spect = ds2_json_get(u, "spect"),
+                         *shape = ds2_json_get(u, "spect_shape");
+    ck_assert(wav && spect && shape && shape->type == DS2_JSON_ARRAY && shape->count == 2);
+    char path[512], msg[512];
+    snprintf(path, sizeof path, GOLDEN_DIR "%s", wav->string);
     ds2_audio audio;
-    char msg[512];
-    ds2_status st = ds2_audio_load(GOLDEN_DIR "speech.wav", rate, &audio, msg, sizeof msg);
-    ck_assert_msg(st == DS2_OK, "speech.wav: %s", msg);
-    ds2_spect_config cfg = {rate, rate / 50, rate / 100, window, normalize};
+    ck_assert_msg(ds2_audio_load(path, 16000, &audio, msg, sizeof msg) == DS2_OK, "%s", msg);
+    ds2_spect_config cfg = {16000, 320, 160, DS2_WINDOW_HAMMING, 1};
     ds2_spectrogram *s = NULL;
     ds2_err err;
     ck_assert_int_eq(ds2_spectrogram_create(&cfg, &s, &err), DS2_OK);
     int bins = ds2_spectrogram_bins(s), frames = ds2_spectrogram_frames(s, audio.n_samples);
+    ck_assert_int_eq(bins, (int)shape->items[0].number);
+    ck_assert_int_eq(frames, (int)shape->items[1].number);
     size_t count = (size_t)bins * frames;
-
-    fseek(f, 0, SEEK_END);
-    long bytes = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    ck_assert_msg(bytes == (long)(count * 4),
-                  "speech.spect.f32 has %ld bytes; want %d x %d float32 = %zu", bytes, bins, frames,
-                  count * 4);
+    snprintf(path, sizeof path, GOLDEN_DIR "%s", spect->string);
+    size_t bytes = 0;
+    char *raw = read_text_n(path, &bytes);
+    ck_assert_msg(raw && bytes == count * 4, "%s: %zu bytes, want %zu", path, bytes, count * 4);
     float *want = malloc(count * sizeof(float)), *got = malloc(count * sizeof(float));
-    unsigned char *raw = malloc(count * 4);
-    ck_assert_uint_eq(fread(raw, 4, count, f), count);
-    fclose(f);
     for (size_t i = 0; i < count; i++) { /* little-endian float32 */
-        uint32_t u = (uint32_t)raw[4 * i] | (uint32_t)raw[4 * i + 1] << 8 |
-                     (uint32_t)raw[4 * i + 2] << 16 | (uint32_t)raw[4 * i + 3] << 24;
-        memcpy(&want[i], &u, 4);
+        const unsigned char *b = (const unsigned char *)raw + 4 * i;
+        uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                     (uint32_t)b[3] << 24;
+        memcpy(&want[i], &v, 4);
     }
-    st = ds2_spectrogram_compute(s, audio.samples, audio.n_samples, got, frames, &err);
-    ck_assert_msg(st == DS2_OK, "%s", err.msg);
+    ck_assert_msg(ds2_spectrogram_compute(s, audio.samples, audio.n_samples, got, frames, &err) ==
+                      DS2_OK,
+                  "%s", err.msg);
     double worst = 0.0;
     size_t where = 0;
     for (size_t i = 0; i < count; i++) {
@@ -440,13 +404,29 @@ START_TEST(golden_speech)
             where = i;
         }
     }
-    ck_assert_msg(worst <= 1e-4, "max |diff| %.3g at bin %zu frame %zu (%.7g vs %.7g)", worst,
-                  where / frames, where % frames, got[where], want[where]);
+    ck_assert_msg(worst <= 1e-4, "%s: max |diff| %.3g at bin %zu frame %zu (%.7g vs %.7g)",
+                  wav->string, worst, where / frames, where % frames, got[where], want[where]);
     free(raw);
     free(want);
     free(got);
     ds2_audio_free(&audio);
     ds2_spectrogram_free(s);
+}
+
+START_TEST(golden_utterances)
+{
+    size_t n = 0;
+    char *text = read_text_n(GOLDEN_DIR "golden.json", &n);
+    ck_assert_msg(text != NULL, GOLDEN_DIR "golden.json missing (run from the repo root)");
+    char msg[256];
+    ds2_json_value *g = ds2_json_parse(text, n, msg, sizeof msg);
+    ck_assert_msg(g != NULL, "golden.json: %s", msg);
+    const ds2_json_value *utts = ds2_json_get(g, "utterances");
+    ck_assert(utts && utts->type == DS2_JSON_OBJECT && utts->count >= 2);
+    for (size_t i = 0; i < utts->count; i++)
+        check_golden_utterance(&utts->items[i]);
+    ds2_json_free(g);
+    free(text);
 }
 END_TEST
 
@@ -464,7 +444,7 @@ static Suite *spectrogram_suite(void)
     tcase_add_test(tc, normalising_constant_input_fails);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, shared_between_threads);
-    tcase_add_test(tc, golden_speech);
+    tcase_add_test(tc, golden_utterances);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,223 @@
+/* Conv stack (im2col + sgemm, tiled over frames, fused bias/Hardtanh/mask) against a direct
+ * convolution written here the way MaskConv runs it: whole padded batch tensor, every layer
+ * masked with the final output length. Also the AVX2 epilogue against its reference. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv/conv.h"
+#include "cpu_internal.h"
+
+static unsigned rng = 777;
+static float frand(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+}
+
+typedef struct conv_case {
+    int n_freq, n_conv;
+    int ch[3], kf[3], kt[3], sf[3], st[3], pf[3], pt[3];
+} conv_case;
+
+static void make_net(const conv_case *cc, ds2_net *net)
+{
+    memset(net, 0, sizeof *net);
+    net->n_freq = cc->n_freq;
+    net->n_conv = cc->n_conv;
+    int c_in = 1, f_in = cc->n_freq;
+    for (int l = 0; l < cc->n_conv; l++) {
+        ds2_conv_desc *c = &net->conv[l];
+        *c = (ds2_conv_desc){c_in,      cc->ch[l], cc->kf[l], cc->kt[l], cc->sf[l], cc->st[l],
+                             cc->pf[l], cc->pt[l], f_in,      0,         NULL,      NULL};
+        c->f_out = (f_in + 2 * c->pad_freq - c->k_freq) / c->stride_freq + 1;
+        size_t nw = (size_t)c->c_out * c_in * c->k_freq * c->k_time;
+        float *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * c->c_out);
+        /* scaled so activations spread over the Hardtanh range, both clamps hit */
+        float scale = 12.0f / sqrtf((float)(c_in * c->k_freq * c->k_time));
+        for (size_t i = 0; i < nw; i++)
+            w[i] = scale * frand();
+        for (int i = 0; i < c->c_out; i++)
+            b[i] = 4.0f * frand() + 2.0f;
+        c->weight = w;
+        c->bias = b;
+        c_in = c->c_out;
+        f_in = c->f_out;
+    }
+}
+
+static void free_net(ds2_net *net)
+{
+    for (int l = 0; l < net->n_conv; l++) {
+        free((void *)net->conv[l].weight);
+        free((void *)net->conv[l].bias);
+    }
+}
+
+/* Upstream semantics on one utterance's padded [F][t_max] input; returns [T_last][C*F]. */
+static float *direct_conv(const ds2_net *net, const float *x, int t_max, int out_len, int *t_last)
+{
+    int c_in = 1, f_in = net->n_freq, t_in = t_max;
+    float *in = malloc(sizeof(float) * f_in * t_in);
+    memcpy(in, x, sizeof(float) * f_in * t_in);
+    for (int l = 0; l < net->n_conv; l++) {
+        const ds2_conv_desc *c = &net->conv[l];
+        int t_out = (t_in + 2 * c->pad_time - c->k_time) / c->stride_time + 1;
+        float *out = calloc((size_t)c->c_out * c->f_out * t_out, sizeof(float));
+        for (int co = 0; co < c->c_out; co++)
+            for (int f = 0; f < c->f_out; f++)
+                for (int t = 0; t < t_out; t++) {
+                    double acc = c->bias[co];
+                    for (int ci = 0; ci < c_in; ci++)
+                        for (int kf = 0; kf < c->k_freq; kf++)
+                            for (int kt = 0; kt < c->k_time; kt++) {
+                                int fi = f * c->stride_freq - c->pad_freq + kf;
+                                int ti = t * c->stride_time - c->pad_time + kt;
+                                if (fi < 0 || fi >= f_in || ti < 0 || ti >= t_in)
+                                    continue;
+                                acc +=
+                                    (double)
+                                        c->weight[((co * c_in + ci) * c->k_freq + kf) * c->k_time +
+                                                  kt] *
+                                    in[((size_t)ci * f_in + fi) * t_in + ti];
+                            }
+                    float v = (float)acc;
+                    v = v < 0 ? 0 : v > 20 ? 20 : v;
+                    out[((size_t)co * c->f_out + f) * t_out + t] = t >= out_len ? 0.0f : v;
+                }
+        free(in);
+        in = out;
+        c_in = c->c_out;
+        f_in = c->f_out;
+        t_in = t_out;
+    }
+    int K = c_in * f_in;
+    float *flat = malloc(sizeof(float) * K * t_in);
+    for (int t = 0; t < t_in; t++)
+        for (int k = 0; k < K; k++)
+            flat[(size_t)t * K + k] = in[(size_t)k * t_in + t];
+    free(in);
+    *t_last = t_in;
+    return flat;
+}
+
+/* shift: use the per-tap GEMMs for stride-1 layers (as prepare does); 0 forces full im2col. */
+static void run_case(const conv_case *cc, int t_max, int length, size_t col_bytes, int threads,
+                     int shift)
+{
+    ds2_net net;
+    make_net(cc, &net);
+    cpu_model m = {0};
+    m.net = net;
+    cpu_session s = {0};
+    s.m = &m;
+    s.conv_col_bytes = col_bytes;
+    ds2_err err = {{0}};
+    if (shift)
+        ck_assert_int_eq(cpu_conv_pack(&m, &err), DS2_OK);
+    ck_assert_int_eq(ds2_threadpool_create(threads, &s.pool, &err), DS2_OK);
+
+    float *x = calloc((size_t)net.n_freq * t_max, sizeof(float));
+    for (int f = 0; f < net.n_freq; f++)
+        for (int t = 0; t < length; t++)
+            x[(size_t)f * t_max + t] = 2.0f * frand();
+    int out_len = ds2_net_output_length(&net, length);
+    int t_rows = ds2_net_output_length(&net, t_max);
+    int t_last;
+    float *want = direct_conv(&net, x, t_max, out_len, &t_last);
+    ck_assert_int_eq(t_last, t_rows);
+    const ds2_conv_desc *last = &net.conv[net.n_conv - 1];
+    int K = last->c_out * last->f_out, B = 3, row = 1;
+    float *x0 = malloc(sizeof(float) * (size_t)t_rows * B * K);
+    for (size_t i = 0; i < (size_t)t_rows * B * K; i++)
+        x0[i] = NAN; /* other rows must stay untouched, ours fully written */
+    ck_assert_int_eq(cpu_conv_utterance(&s, x, t_max, length, out_len, x0, row, B, t_rows, &err),
+                     DS2_OK);
+    double amax = 0;
+    for (size_t i = 0; i < (size_t)t_rows * K; i++)
+        amax = fmax(amax, fabs(want[i]));
+    for (int t = 0; t < t_rows; t++)
+        for (int k = 0; k < K; k++) {
+            float got = x0[((size_t)t * B + row) * K + k], w = want[(size_t)t * K + k];
+            /* sgemm vs double accumulation: K terms of |w x| <= ~20 each */
+            ck_assert_msg(fabsf(got - w) <= 1e-4f * (1.0f + fabsf(w)),
+                          "t_max %d len %d: t=%d k=%d got %g want %g", t_max, length, t, k, got, w);
+            if (t >= out_len)
+                ck_assert_float_eq(got, 0.0f);
+            ck_assert(isnan(x0[((size_t)t * B + 0) * K + k]));
+            ck_assert(isnan(x0[((size_t)t * B + 2) * K + k]));
+        }
+    if (length >= 9) /* the case is not trivially zero */
+        ck_assert_msg(amax > 1.0, "t_max %d len %d: all near zero", t_max, length);
+    free(x0), free(want), free(x);
+    cpu_buf_free(&s.conv_in), cpu_buf_free(&s.conv_a), cpu_buf_free(&s.conv_b),
+        cpu_buf_free(&s.col);
+    ds2_threadpool_destroy(s.pool);
+    cpu_conv_unpack(&m);
+    free_net(&net);
+}
+
+/* DS2-shaped stack, scaled down in channels and bins. */
+static const conv_case ds2_like = {33,     2,      {4, 3},   {41, 21}, {11, 11},
+                                   {2, 2}, {2, 1}, {20, 10}, {5, 5}};
+static const conv_case odd = {17,        3,         {2, 3, 2}, {3, 5, 2}, {4, 3, 1},
+                              {1, 2, 1}, {3, 1, 2}, {1, 2, 0}, {2, 1, 0}};
+
+START_TEST(conv_matches_direct)
+{
+    const size_t unlimited = 1u << 30, tiny = 1; /* tiny: one frame per tile */
+    const int lens[][2] = {{40, 40}, {40, 23}, {41, 1}, {9, 9}, {57, 30}, {3, 2}};
+    for (int shift = 0; shift < 2; shift++) {
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            run_case(&ds2_like, lens[i][0], lens[i][1], unlimited, 1, shift);
+            run_case(&ds2_like, lens[i][0], lens[i][1], tiny, 2, shift);
+            run_case(&odd, lens[i][0], lens[i][1], unlimited, 2, shift);
+            run_case(&odd, lens[i][0], lens[i][1], tiny, 1, shift);
+        }
+    }
+    /* Tiles of 3 and 7 frames of conv 2 (partial last tiles). Bytes per output frame: full
+     * im2col K * f_out = (4 * 21 * 11) * 9 floats; per-tap path (4 * 21) * 9 floats per frame
+     * plus a halo of k_time - 1 = 10 frames. */
+    const size_t full = sizeof(float) * 4 * 21 * 11 * 9, tap = sizeof(float) * 4 * 21 * 9;
+    run_case(&ds2_like, 50, 47, 3 * full, 2, 0);
+    run_case(&ds2_like, 50, 47, 7 * full, 1, 0);
+    run_case(&ds2_like, 50, 47, (10 + 3) * tap, 2, 1);
+    run_case(&ds2_like, 50, 47, (10 + 7) * tap, 1, 1);
+}
+END_TEST
+
+START_TEST(epilogue_avx2_exact)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2"))
+        ck_abort_msg("this CPU lacks AVX2");
+    for (int cols = 1; cols < 40; cols += 3) {
+        int rows = 5, ldi = cols + 2, ldo = cols + 7;
+        float *in = malloc(sizeof(float) * rows * ldi);
+        float *a = calloc((size_t)rows * ldo, sizeof(float)), *r = calloc((size_t)rows * ldo, 4);
+        for (int i = 0; i < rows * ldi; i++)
+            in[i] = 30.0f * frand();
+        in[0] = 20.0f - 1.5f; /* exactly at the limit after the bias */
+        ds2_bias_hardtanh_ref(rows, cols, in, ldi, 1.5f, 0.0f, 20.0f, r, ldo);
+        ds2_bias_hardtanh_avx2(rows, cols, in, ldi, 1.5f, 0.0f, 20.0f, a, ldo);
+        ck_assert_mem_eq(a, r, sizeof(float) * rows * ldo);
+        free(in), free(a), free(r);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("conv");
+    TCase *tc = tcase_create("conv");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, conv_matches_direct);
+    tcase_add_test(tc, epilogue_avx2_exact);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

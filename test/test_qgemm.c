@@ -1,0 +1,740 @@
+/*
+ * Tests of the int8 dynamic-quantization kernels (kernels/qgemm).
+ *
+ * gemm_tester drives ONE microkernel call (a tile of m ≤ MR rows × one 16-column block) in the
+ * way of QNNPACK's GemmMicrokernelTester, and is run over the same case families for every
+ * kernel variant: int32 accumulators must equal an int64 reference exactly; float outputs
+ * must equal the scalar epilogue bit for bit and an fp64 dequantized reference within
+ * 4·2⁻²⁴·(|acc·sa·sw| + |bias| + |y_old|). Driver tests then cover whole products (tiles,
+ * panels, column ranges, strides) against ds2_qlinear_compute_ref.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qgemm/ukernels.h"
+
+#define NR DS2_QGEMM_NR
+#define MR DS2_QGEMM_MR
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint32_t rng_next(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static float rng_uniform(uint32_t *s, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)(rng_next(s) >> 8) * (1.0f / 16777216.0f);
+}
+
+typedef enum x_dist { X_MIXED, X_POSITIVE, X_NEGATIVE, X_ZERO, X_MAX_POS, X_MAX_NEG } x_dist;
+typedef enum w_dist { W_RANDOM, W_MAX_POS, W_MIN_NEG } w_dist;
+
+static void fill_x(float *x, int m, int k, int ldx, x_dist d, uint32_t *s)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < ldx; j++) {
+            float v = 0.0f;
+            switch (d) {
+            case X_MIXED:
+                v = rng_uniform(s, -3.0f, 5.0f);
+                break;
+            case X_POSITIVE:
+                v = rng_uniform(s, 0.5f, 20.0f);
+                break;
+            case X_NEGATIVE:
+                v = rng_uniform(s, -7.0f, -0.25f);
+                break;
+            case X_ZERO:
+                v = 0.0f;
+                break;
+            case X_MAX_POS:
+                v = 3.0f;
+                break; /* every q = +255 after centring */
+            case X_MAX_NEG:
+                v = -3.0f;
+                break; /* every q = -255 */
+            }
+            /* Past k: garbage that must never be read. */
+            x[(size_t)i * ldx + j] = j < k ? v : NAN;
+        }
+}
+
+static int8_t w_value(w_dist d, uint32_t *s)
+{
+    switch (d) {
+    case W_MAX_POS:
+        return 127;
+    case W_MIN_NEG:
+        return -128;
+    default:
+        return (int8_t)((int)(rng_next(s) % 255) - 127);
+    }
+}
+
+/* The kernel set variants every tester runs: ref always, avx2 where the CPU has it. */
+typedef struct variant {
+    const char *name;
+    ds2_qgemm_ukernel_fn fn;
+    int max_mr;
+} variant;
+
+static int variants(variant *v)
+{
+    int n = 0;
+    v[n++] = (variant){"gemm-4x16c2-ref", ds2_qgemm_4x16c2__ref, MR};
+    if (ds2_qgemm_kernels_avx2()) {
+        v[n++] = (variant){"gemm-4x16c2-avx2", ds2_qgemm_4x16c2__avx2, MR};
+        v[n++] = (variant){"gemv-1x16c2-avx2", ds2_qgemv_1x16c2__avx2, 1};
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ gemm_tester */
+
+typedef struct gemm_tester {
+    int m; /* tile rows, 1..MR */
+    int n; /* weight rows (output columns) packed, 1..NR */
+    int k;
+    int n_first, n_count; /* columns stored; default (n_count 0): all n */
+    int x_pad, a_pad;     /* extra row stride of X (floats) and of the quantized rows */
+    int y_pad;            /* ldy = NR + y_pad */
+    int accumulate;
+    x_dist x;
+    w_dist w;
+    int iterations;
+    uint32_t seed;
+} gemm_tester;
+
+static gemm_tester tester(int m, int n, int k)
+{
+    return (gemm_tester){.m = m, .n = n, .k = k, .iterations = 3, .seed = 0x9e3779b9u};
+}
+
+static void gemm_tester_run(const gemm_tester *t, const variant *v)
+{
+    if (t->m > v->max_mr)
+        return;
+    uint32_t s = t->seed ^ (uint32_t)(t->m * 7919 + t->n * 104729 + t->k);
+    const int kp = (t->k + DS2_QGEMM_KR - 1) / DS2_QGEMM_KR * DS2_QGEMM_KR;
+    const int ldx = t->k + t->x_pad, lda = kp + t->a_pad, ldy = NR + t->y_pad;
+    const int n_first = t->n_count ? t->n_first : 0, n_count = t->n_count ? t->n_count : t->n;
+    float *x = malloc(sizeof(float) * (size_t)t->m * ldx);
+    int16_t *a = malloc(sizeof(int16_t) * (size_t)t->m * lda);
+    float *a_scale = malloc(sizeof(float) * t->m);
+    int8_t *wq = malloc((size_t)t->n * t->k);
+    float *w_scale = malloc(sizeof(float) * t->n), *bias = malloc(sizeof(float) * t->n);
+    float *y = malloc(sizeof(float) * (size_t)t->m * ldy),
+          *y_old = malloc(sizeof(float) * (size_t)t->m * ldy);
+    int32_t acc[MR * NR];
+    for (int it = 0; it < t->iterations; it++) {
+        fill_x(x, t->m, t->k, ldx, t->x, &s);
+        for (size_t i = 0; i < (size_t)t->m * lda; i++)
+            a[i] = 0x5a5a; /* the stride gap holds junk the kernel must skip */
+        for (int i = 0; i < t->m; i++)
+            a_scale[i] =
+                ds2_qact_quantize_row__ref(x + (size_t)i * ldx, t->k, kp, a + (size_t)i * lda);
+        for (int j = 0; j < t->n; j++) {
+            for (int k = 0; k < t->k; k++)
+                wq[(size_t)j * t->k + k] = w_value(t->w, &s);
+            w_scale[j] = rng_uniform(&s, 0.001f, 0.05f);
+            bias[j] = rng_uniform(&s, -1.0f, 1.0f);
+        }
+        ds2_qweights *w = ds2_qweights_pack(t->n, t->k, NULL, wq, w_scale, bias);
+        ck_assert_ptr_nonnull(w);
+
+        /* int32: exact. */
+        memset(acc, 0xab, sizeof acc);
+        v->fn(t->m, kp, a, (size_t)lda, w->packed, NULL, 0, acc, NULL);
+        for (int i = 0; i < t->m; i++)
+            for (int j = 0; j < NR; j++) {
+                int64_t want = 0;
+                for (int k = 0; k < t->k && j < t->n; k++)
+                    want += (int64_t)a[(size_t)i * lda + k] * wq[(size_t)j * t->k + k];
+                ck_assert_msg(acc[i * NR + j] == want,
+                              "%s m=%d n=%d k=%d x=%d w=%d: acc[%d][%d] = %d, want %lld", v->name,
+                              t->m, t->n, t->k, t->x, t->w, i, j, acc[i * NR + j], (long long)want);
+            }
+
+        /* float: bit-exact to the scalar epilogue, within rounding of fp64. */
+        for (size_t i = 0; i < (size_t)t->m * ldy; i++)
+            y[i] = y_old[i] = rng_uniform(&s, -2.0f, 2.0f);
+        const ds2_qgemm_params p = {a_scale, w->scale, w->bias, n_first, n_count, t->accumulate};
+        v->fn(t->m, kp, a, (size_t)lda, w->packed, y + n_first, (size_t)ldy, NULL, &p);
+        for (int i = 0; i < t->m; i++)
+            for (int j = 0; j < ldy; j++) {
+                const size_t at = (size_t)i * ldy + j;
+                if (j < n_first || j >= n_first + n_count) {
+                    ck_assert_msg(y[at] == y_old[at], "%s wrote outside columns: [%d][%d]", v->name,
+                                  i, j);
+                    continue;
+                }
+                const int32_t c = acc[i * NR + j];
+                const float e = ds2_qgemm_dequant(c, a_scale[i], w_scale[j], bias[j]);
+                const float want = t->accumulate ? y_old[at] + e : e;
+                ck_assert_msg(y[at] == want, "%s m=%d k=%d: y[%d][%d] = %.9g, want %.9g", v->name,
+                              t->m, t->k, i, j, y[at], want);
+                const double prod = (double)c * a_scale[i] * w_scale[j];
+                const double old = t->accumulate ? y_old[at] : 0.0;
+                const double tol = 4.0 * ldexp(1.0, -24) * (fabs(prod) + fabs(bias[j]) + fabs(old));
+                ck_assert_msg(fabs(y[at] - (prod + bias[j] + old)) <= tol,
+                              "%s: y[%d][%d] off fp64 by %g > %g", v->name, i, j,
+                              fabs(y[at] - (prod + bias[j] + old)), tol);
+            }
+        ds2_qweights_free(w);
+    }
+    free(x), free(a), free(a_scale), free(wq), free(w_scale), free(bias), free(y), free(y_old);
+}
+
+/* One case family, run for every variant. */
+typedef void (*family_fn)(const variant *v);
+
+static void run_family(family_fn f)
+{
+    variant v[4];
+    const int nv = variants(v);
+    for (int i = 0; i < nv; i++)
+        f(&v[i]);
+}
+
+static void fam_k_sizes(const variant *v)
+{
+    /* K less than, equal to, greater than and divisible by the k tile (8), K = 1, odd K. */
+    const int ks[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 24, 31, 63, 64, 100, 1023, 1312};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
+        for (int m = 1; m <= MR; m++) {
+            gemm_tester t = tester(m, NR, ks[i]);
+            gemm_tester_run(&t, v);
+        }
+}
+
+static void fam_partial_tiles(const variant *v)
+{
+    for (int m = 1; m <= MR; m++)
+        for (int n = 1; n <= NR; n++) {
+            gemm_tester t = tester(m, n, 19);
+            gemm_tester_run(&t, v);
+        }
+}
+
+static void fam_column_subrange(const variant *v)
+{
+    for (int first = 0; first < NR; first += 3)
+        for (int count = 1; first + count <= NR; count += 4) {
+            gemm_tester t = tester(MR, NR, 37);
+            t.n_first = first, t.n_count = count;
+            gemm_tester_run(&t, v);
+            t.m = 1, t.accumulate = 1;
+            gemm_tester_run(&t, v);
+        }
+}
+
+static void fam_strides(const variant *v)
+{
+    for (int m = 1; m <= MR; m++) {
+        gemm_tester t = tester(m, NR, 41);
+        t.x_pad = 5, t.a_pad = 3, t.y_pad = 7;
+        gemm_tester_run(&t, v);
+        t.a_pad = 1; /* odd stride: pair loads are only 2-byte aligned */
+        gemm_tester_run(&t, v);
+    }
+}
+
+static void fam_zero_points(const variant *v)
+{
+    const x_dist xs[] = {X_MIXED, X_POSITIVE, X_NEGATIVE, X_ZERO};
+    for (size_t i = 0; i < 4; i++)
+        for (int m = 1; m <= MR; m++) {
+            gemm_tester t = tester(m, NR, 77);
+            t.x = xs[i];
+            gemm_tester_run(&t, v);
+        }
+}
+
+static void fam_accumulate(const variant *v)
+{
+    for (int m = 1; m <= MR; m++) {
+        gemm_tester t = tester(m, 11, 50);
+        t.accumulate = 1;
+        gemm_tester_run(&t, v);
+    }
+}
+
+static void fam_saturation(const variant *v)
+{
+    /* |a| = 255 with w = 127 or -128 in every product: anything saturating shows. */
+    const int ks[] = {1, 8, 1312, 4096};
+    for (size_t i = 0; i < 4; i++)
+        for (int m = 1; m <= MR; m += MR - 1) {
+            gemm_tester t = tester(m, NR, ks[i]);
+            t.iterations = 1;
+            t.x = X_MAX_POS, t.w = W_MAX_POS;
+            gemm_tester_run(&t, v);
+            t.x = X_MAX_NEG, t.w = W_MIN_NEG;
+            gemm_tester_run(&t, v);
+            t.x = X_MAX_NEG, t.w = W_MAX_POS;
+            gemm_tester_run(&t, v);
+        }
+    /* The largest K the API allows: 65536·255·128 just fits in int32. */
+    gemm_tester t = tester(1, 2, DS2_QLINEAR_MAX_K);
+    t.iterations = 1, t.x = X_MAX_NEG, t.w = W_MIN_NEG;
+    gemm_tester_run(&t, v);
+}
+
+START_TEST(test_ukernel_k_sizes)
+{
+    run_family(fam_k_sizes);
+}
+END_TEST
+START_TEST(test_ukernel_partial_tiles)
+{
+    run_family(fam_partial_tiles);
+}
+END_TEST
+START_TEST(test_ukernel_column_subrange)
+{
+    run_family(fam_column_subrange);
+}
+END_TEST
+START_TEST(test_ukernel_strides)
+{
+    run_family(fam_strides);
+}
+END_TEST
+START_TEST(test_ukernel_zero_points)
+{
+    run_family(fam_zero_points);
+}
+END_TEST
+START_TEST(test_ukernel_accumulate)
+{
+    run_family(fam_accumulate);
+}
+END_TEST
+START_TEST(test_ukernel_saturation)
+{
+    run_family(fam_saturation);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ quantization */
+
+START_TEST(test_quantize_avx2_matches_ref_and_round_trips)
+{
+    const int ks[] = {1, 3, 8, 13, 64, 1312};
+    const x_dist ds[] = {X_MIXED, X_POSITIVE, X_NEGATIVE, X_ZERO, X_MAX_POS, X_MAX_NEG};
+    uint32_t s = 12345;
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+        for (size_t di = 0; di < 6; di++) {
+            const int k = ks[ki], kp = (k + 7) / 8 * 8;
+            float *x = malloc(sizeof(float) * k);
+            int16_t *q_ref = malloc(sizeof(int16_t) * kp), *q_simd = malloc(sizeof(int16_t) * kp);
+            fill_x(x, 1, k, k, ds[di], &s);
+            const float sc = ds2_qact_quantize_row__ref(x, k, kp, q_ref);
+            ck_assert(sc > 0.0f);
+            float lo = 0.0f, hi = 0.0f;
+            for (int j = 0; j < k; j++) {
+                lo = fminf(lo, x[j]), hi = fmaxf(hi, x[j]);
+                /* Round trip: within half a step (plus float rounding of x·(1/scale)). */
+                ck_assert_msg(fabsf(x[j] - q_ref[j] * sc) <= 0.5f * sc * (1.0f + 1e-5f),
+                              "k=%d x=%g q=%d scale=%g", k, x[j], q_ref[j], sc);
+                ck_assert(q_ref[j] >= -255 && q_ref[j] <= 255);
+            }
+            ck_assert(hi - lo <= 255.0f * sc * (1.0f + 1e-6f)); /* the range uses 8 bits */
+            for (int j = k; j < kp; j++)
+                ck_assert_int_eq(q_ref[j], 0);
+            if (ds2_qgemm_kernels_avx2()) {
+                const float sc2 = ds2_qact_quantize_row__avx2(x, k, kp, q_simd);
+                ck_assert(sc2 == sc);
+                ck_assert(memcmp(q_ref, q_simd, sizeof(int16_t) * kp) == 0);
+            }
+            free(x), free(q_ref), free(q_simd);
+        }
+}
+END_TEST
+
+START_TEST(test_quantize_zero_is_exact_and_nan_is_safe)
+{
+    float x[11] = {0.0f, 1.5f, -0.3f, 0.0f, 7.0f, -2.0f, 0.0f, 0.1f, 0.0f, 3.0f, 0.0f};
+    int16_t q[16];
+    ds2_qact_quantize_row__ref(x, 11, 16, q);
+    for (int j = 0; j < 11; j++)
+        if (x[j] == 0.0f)
+            ck_assert_int_eq(q[j], 0);
+    x[3] = NAN, x[5] = INFINITY;
+    int16_t q2[16];
+    ds2_qact_quantize_row__ref(x, 11, 16, q);
+    const ds2_qgemm_kernels *avx2 = ds2_qgemm_kernels_avx2();
+    if (avx2)
+        avx2->quantize_row(x, 11, 16, q2); /* must not crash or trip UBSan */
+    for (int j = 0; j < 16; j++)
+        ck_assert(q[j] >= -255 && q[j] <= 255);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ packing */
+
+START_TEST(test_pack_f32_equals_prequantized)
+{
+    const int n = 37, k = 29;
+    uint32_t s = 777;
+    float *w = malloc(sizeof(float) * n * k), *scale = malloc(sizeof(float) * n);
+    float bias[37];
+    int8_t *q = malloc((size_t)n * k);
+    for (int i = 0; i < n * k; i++)
+        w[i] = rng_uniform(&s, -0.4f, 0.3f) * (float)(1 + i % 5);
+    for (int j = 0; j < k; j++)
+        w[5 * k + j] = 0.0f; /* an all-zero row */
+    for (int i = 0; i < n; i++)
+        bias[i] = rng_uniform(&s, -1.0f, 1.0f);
+    ck_assert_int_eq(ds2_quantize_weights_ref(n, k, w, q, scale), 0);
+    ds2_qweights *a = ds2_qweights_pack(n, k, w, NULL, NULL, bias);
+    ds2_qweights *b = ds2_qweights_pack(n, k, NULL, q, scale, bias);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(ds2_qweights_bytes(a), ds2_qweights_bytes(b));
+    ck_assert(memcmp(a->mem, b->mem, a->bytes - sizeof *a) == 0);
+    for (int i = 0; i < n; i++) {
+        ck_assert(ds2_qweights_scale(a, i) == scale[i]);
+        for (int j = 0; j < k; j++) {
+            const int8_t v = ds2_qweights_get(a, i, j);
+            ck_assert_int_eq(v, q[(size_t)i * k + j]);
+            ck_assert(v != -128); /* symmetric: -128 is never produced */
+            ck_assert(fabsf(w[(size_t)i * k + j] - v * scale[i]) <=
+                      0.5f * scale[i] * (1.0f + 1e-5f));
+        }
+    }
+    ds2_qweights_free(a);
+    ds2_qweights_free(b);
+    free(w), free(scale), free(q);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    float w[4] = {1, 2, 3, 4}, sc[2] = {1, 1}, bad_sc[2] = {1, -1};
+    int8_t q[4] = {1, 2, 3, 4};
+    ck_assert_ptr_null(ds2_qweights_pack(0, 2, w, NULL, NULL, NULL));
+    ck_assert_ptr_null(ds2_qweights_pack(2, 0, w, NULL, NULL, NULL));
+    ck_assert_ptr_null(ds2_qweights_pack(2, DS2_QLINEAR_MAX_K + 1, w, NULL, NULL, NULL));
+    ck_assert_ptr_null(ds2_qweights_pack(2, 2, NULL, NULL, NULL, NULL));
+    ck_assert_ptr_null(ds2_qweights_pack(2, 2, w, q, sc, NULL));
+    ck_assert_ptr_null(ds2_qweights_pack(2, 2, NULL, q, NULL, NULL));
+    ck_assert_ptr_null(ds2_qweights_pack(2, 2, NULL, q, bad_sc, NULL));
+    w[2] = NAN;
+    ck_assert_ptr_null(ds2_qweights_pack(2, 2, w, NULL, NULL, NULL));
+    ck_assert_uint_eq(ds2_qact_workspace_size(0, 3), 0);
+    ck_assert_uint_eq(ds2_qact_workspace_size(3, -1), 0);
+    ck_assert_uint_eq(ds2_qact_workspace_size(3, DS2_QLINEAR_MAX_K + 1), 0);
+
+    ds2_qweights *pw = ds2_qweights_pack(2, 2, NULL, q, sc, NULL);
+    ck_assert_ptr_nonnull(pw);
+    ds2_qactivations qa;
+    char ws[256];
+    float x[6] = {1, 2, 3, 4, 5, 6}, y[8];
+    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, 3, 2, 1), -1); /* ldx < k */
+    ck_assert_int_eq(ds2_qact_quantize(&qa, NULL, x, 3, 2, 2), -1);
+    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, 3, 2, 2), 0);
+    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, 2, 1, 3, 0), -1); /* n_end > n */
+    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, 2, 2, 1, 0), -1); /* begin > end */
+    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, 1, 0, 2, 0), -1); /* ldy < n_end */
+    ck_assert_int_eq(ds2_qlinear_compute(NULL, &qa, y, 2, 0, 2, 0), -1);
+    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, 2, 0, 2, 0), 0);
+    ds2_qactivations qa3;
+    char ws3[256];
+    ck_assert_int_eq(ds2_qact_quantize(&qa3, ws3, x, 2, 3, 3), 0);
+    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa3, y, 2, 0, 2, 0), -1); /* k mismatch */
+    ds2_qweights_free(pw);
+    ds2_qweights_free(NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ whole products */
+
+typedef struct qlinear_case {
+    int m, n, k, ldx, ldy, n_begin, n_end, accumulate;
+    x_dist x;
+} qlinear_case;
+
+/* Runs one product with every kernel set (driver + quantizer) and with the references;
+ * all must agree bit for bit, touch nothing outside the range, and stay within the
+ * quantization error bound of the float product. */
+static void check_qlinear(const qlinear_case *c)
+{
+    uint32_t s = 4242u + (uint32_t)(c->m * 31 + c->n * 17 + c->k);
+    float *x = malloc(sizeof(float) * (size_t)c->m * c->ldx);
+    float *w = malloc(sizeof(float) * (size_t)c->n * c->k), *bias = malloc(sizeof(float) * c->n);
+    const size_t ny = (size_t)c->m * c->ldy;
+    float *y0 = malloc(sizeof(float) * ny), *y_ref = malloc(sizeof(float) * ny),
+          *y = malloc(sizeof(float) * ny);
+    fill_x(x, c->m, c->k, c->ldx, c->x, &s);
+    for (size_t i = 0; i < (size_t)c->n * c->k; i++)
+        w[i] = rng_uniform(&s, -0.2f, 0.2f);
+    for (int j = 0; j < c->n; j++)
+        bias[j] = rng_uniform(&s, -0.5f, 0.5f);
+    for (size_t i = 0; i < ny; i++)
+        y0[i] = rng_uniform(&s, -1.0f, 1.0f);
+    ds2_qweights *pw = ds2_qweights_pack(c->n, c->k, w, NULL, NULL, bias);
+    ck_assert_ptr_nonnull(pw);
+    const size_t wsz = ds2_qact_workspace_size(c->m, c->k);
+    ck_assert_uint_gt(wsz, 0);
+    void *ws_ref = malloc(wsz), *ws = malloc(wsz);
+    ds2_qactivations qa_ref, qa;
+    ck_assert_int_eq(ds2_qact_quantize_ref(&qa_ref, ws_ref, x, c->m, c->k, c->ldx), 0);
+    memcpy(y_ref, y0, sizeof(float) * ny);
+    ck_assert_int_eq(
+        ds2_qlinear_compute_ref(pw, &qa_ref, y_ref, c->ldy, c->n_begin, c->n_end, c->accumulate),
+        0);
+
+    const ds2_qgemm_kernels *sets[2] = {ds2_qgemm_kernels_ref(), ds2_qgemm_kernels_avx2()};
+    for (int v = 0; v < 2 && sets[v]; v++) {
+        ck_assert_int_eq(ds2_qact_quantize_with(sets[v], &qa, ws, x, c->m, c->k, c->ldx), 0);
+        ck_assert(memcmp(qa.q, qa_ref.q, sizeof(int16_t) * (size_t)c->m * qa.kp) == 0);
+        memcpy(y, y0, sizeof(float) * ny);
+        ck_assert_int_eq(ds2_qlinear_compute_with(sets[v], pw, &qa, y, c->ldy, c->n_begin, c->n_end,
+                                                  c->accumulate),
+                         0);
+        for (int i = 0; i < c->m; i++)
+            for (int j = 0; j < c->ldy; j++) {
+                const size_t at = (size_t)i * c->ldy + j;
+                ck_assert_msg(y[at] == y_ref[at],
+                              "%s m=%d n=%d k=%d [%d,%d): y[%d][%d] = %.9g, ref %.9g", sets[v]->isa,
+                              c->m, c->n, c->k, c->n_begin, c->n_end, i, j, y[at], y_ref[at]);
+                if (j < c->n_begin || j >= c->n_end)
+                    ck_assert(y[at] == y0[at]);
+            }
+    }
+
+    /* Against the float product: |Σx·w − Σx̂·ŵ| ≤ Σ|x|·sw/2 + sx/2·Σ|ŵ| (+ rounding). */
+    for (int i = 0; i < c->m; i++)
+        for (int j = c->n_begin; j < c->n_end; j++) {
+            double exact = 0.0, bound = 0.0, mag = 0.0;
+            const double sw = ds2_qweights_scale(pw, j), sx = qa_ref.scale[i];
+            for (int k = 0; k < c->k; k++) {
+                const double xv = x[(size_t)i * c->ldx + k], wv = w[(size_t)j * c->k + k];
+                exact += xv * wv;
+                bound += fabs(xv) * sw * 0.5 + sx * 0.5 * fabs(ds2_qweights_get(pw, j, k) * sw);
+                mag += fabs(xv * wv);
+            }
+            const size_t at = (size_t)i * c->ldy + j;
+            const double want = exact + bias[j] + (c->accumulate ? y0[at] : 0.0);
+            bound = bound * (1.0 + 1e-4) + 1e-6 * (mag + fabs(want) + 1.0);
+            ck_assert_msg(fabs(y_ref[at] - want) <= bound, "y[%d][%d] = %g, float %g, bound %g", i,
+                          j, y_ref[at], want, bound);
+        }
+    ds2_qweights_free(pw);
+    free(x), free(w), free(bias), free(y0), free(y_ref), free(y), free(ws_ref), free(ws);
+}
+
+START_TEST(test_qlinear_shapes)
+{
+    const int ms[] = {1, 2, 3, 4, 5, 7, 9, 16, 37};
+    const int ns[] = {1, 15, 16, 17, 29, 70};
+    const int ks[] = {1, 6, 33, 160};
+    for (size_t a = 0; a < 9; a++)
+        for (size_t b = 0; b < 6; b++)
+            for (size_t d = 0; d < 4; d++) {
+                const int n = ns[b];
+                qlinear_case c = {ms[a], n, ks[d], ks[d], n, 0, n, 0, X_MIXED};
+                check_qlinear(&c);
+            }
+}
+END_TEST
+
+START_TEST(test_qlinear_ranges_strides_accumulate)
+{
+    const int ranges[][2] = {{0, 70}, {16, 48}, {5, 6}, {3, 33}, {48, 70}, {0, 0}, {69, 70}};
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
+        for (int acc = 0; acc < 2; acc++)
+            for (int m = 1; m <= 6; m += 5) {
+                qlinear_case c = {m, 70, 45, 51, 75, ranges[r][0], ranges[r][1], acc, X_NEGATIVE};
+                check_qlinear(&c);
+                c.x = X_POSITIVE;
+                check_qlinear(&c);
+            }
+}
+END_TEST
+
+START_TEST(test_qlinear_large_panel)
+{
+    /* Enough rows for several activation panels (kp·2 bytes per row vs 192 KiB). */
+    qlinear_case c = {300, 40, 1312, 1312, 40, 0, 40, 1, X_MIXED};
+    check_qlinear(&c);
+}
+END_TEST
+
+START_TEST(test_rows_do_not_depend_on_batch)
+{
+    /* Per-row quantization: each row of a batch gives the bits it gives alone (gemm tiles vs
+     * the gemv kernel, different neighbours). */
+    const int m = 7, n = 40, k = 90;
+    uint32_t s = 99;
+    float *x = malloc(sizeof(float) * m * k), *w = malloc(sizeof(float) * n * k);
+    float y[7 * 40], y1[40];
+    for (int i = 0; i < m * k; i++)
+        x[i] = rng_uniform(&s, -1.0f, 1.0f) * (float)(1 + (i / k) * 10);
+    for (int i = 0; i < n * k; i++)
+        w[i] = rng_uniform(&s, -1.0f, 1.0f);
+    ds2_qweights *pw = ds2_qweights_pack(n, k, w, NULL, NULL, NULL);
+    void *ws = malloc(ds2_qact_workspace_size(m, k));
+    ds2_qactivations qa;
+    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, m, k, k), 0);
+    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, n, 0, n, 0), 0);
+    for (int i = 0; i < m; i++) {
+        ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x + (size_t)i * k, 1, k, k), 0);
+        ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y1, n, 0, n, 0), 0);
+        ck_assert(memcmp(y1, y + (size_t)i * n, sizeof y1) == 0);
+    }
+    ds2_qweights_free(pw);
+    free(x), free(w), free(ws);
+}
+END_TEST
+
+START_TEST(test_quantize_row_ranges)
+{
+    const int m = 9, k = 21;
+    uint32_t s = 5;
+    float x[9 * 21];
+    for (int i = 0; i < m * k; i++)
+        x[i] = rng_uniform(&s, -4.0f, 2.0f);
+    void *a = malloc(ds2_qact_workspace_size(m, k)), *b = malloc(ds2_qact_workspace_size(m, k));
+    ds2_qactivations qa, qb;
+    ck_assert_int_eq(ds2_qact_quantize(&qa, a, x, m, k, k), 0);
+    ck_assert_int_eq(ds2_qact_init(&qb, b, m, k), 0);
+    ck_assert_int_eq(ds2_qact_quantize_rows(&qb, x, k, 4, m), 0);
+    ck_assert_int_eq(ds2_qact_quantize_rows(&qb, x, k, 0, 4), 0);
+    ck_assert_int_eq(ds2_qact_quantize_rows(&qb, x, k, 0, m + 1), -1);
+    ck_assert(memcmp(qa.q, qb.q, sizeof(int16_t) * m * qa.kp) == 0);
+    ck_assert(memcmp(qa.scale, qb.scale, sizeof(float) * m) == 0);
+    free(a), free(b);
+}
+END_TEST
+
+typedef struct split_job {
+    const ds2_qweights *w;
+    const ds2_qactivations *qa;
+    float *y;
+    int ldy, n_begin, n_end, rc;
+} split_job;
+
+static void *split_worker(void *arg)
+{
+    split_job *j = arg;
+    j->rc = ds2_qlinear_compute(j->w, j->qa, j->y, j->ldy, j->n_begin, j->n_end, 1);
+    return NULL;
+}
+
+START_TEST(test_threads_split_columns)
+{
+    /* The caller's pattern: one quantization, threads on disjoint column ranges (one range
+     * not block aligned), accumulating onto a precomputed projection. */
+    const int m = 6, n = 70, k = 64, ldy = 73;
+    uint32_t s = 31;
+    float x[6 * 64], w[70 * 64], y0[6 * 73], y1[6 * 73], y2[6 * 73];
+    for (int i = 0; i < m * k; i++)
+        x[i] = rng_uniform(&s, -1.0f, 1.0f);
+    for (int i = 0; i < n * k; i++)
+        w[i] = rng_uniform(&s, -1.0f, 1.0f);
+    for (int i = 0; i < m * ldy; i++)
+        y0[i] = rng_uniform(&s, -1.0f, 1.0f);
+    ds2_qweights *pw = ds2_qweights_pack(n, k, w, NULL, NULL, NULL);
+    char ws[4096];
+    ck_assert_uint_le(ds2_qact_workspace_size(m, k), sizeof ws);
+    ds2_qactivations qa;
+    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, m, k, k), 0);
+    memcpy(y1, y0, sizeof y0);
+    memcpy(y2, y0, sizeof y0);
+    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y1, ldy, 0, n, 1), 0);
+    const int cuts[] = {0, 16, 37, 70};
+    split_job jobs[3];
+    pthread_t th[3];
+    for (int t = 0; t < 3; t++) {
+        jobs[t] = (split_job){pw, &qa, y2, ldy, cuts[t], cuts[t + 1], -1};
+        ck_assert_int_eq(pthread_create(&th[t], NULL, split_worker, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 3; t++) {
+        pthread_join(th[t], NULL);
+        ck_assert_int_eq(jobs[t].rc, 0);
+    }
+    ck_assert(memcmp(y1, y2, sizeof y1) == 0);
+    ds2_qweights_free(pw);
+}
+END_TEST
+
+START_TEST(test_thread_ranges_tile_the_columns)
+{
+    const int ns[] = {1, 16, 29, 70, 4096, 3000};
+    for (size_t i = 0; i < 6; i++)
+        for (int threads = 1; threads <= 9; threads++) {
+            int next = 0, widest = 0, narrowest = ns[i];
+            for (int t = 0; t < threads; t++) {
+                int lo, hi;
+                ds2_qlinear_thread_range(ns[i], threads, t, &lo, &hi);
+                ck_assert_int_eq(lo, next);
+                ck_assert_int_le(lo, hi);
+                ck_assert(lo % NR == 0 || lo == ns[i]);
+                next = hi;
+                widest = hi - lo > widest ? hi - lo : widest;
+                narrowest = hi - lo < narrowest ? hi - lo : narrowest;
+            }
+            ck_assert_int_eq(next, ns[i]);
+            if (ns[i] % NR == 0)
+                ck_assert_int_le(widest - narrowest, NR);
+        }
+    int lo = 5, hi = 5;
+    ds2_qlinear_thread_range(10, 2, 2, &lo, &hi);
+    ck_assert(lo == 0 && hi == 0);
+}
+END_TEST
+
+static Suite *qgemm_suite(void)
+{
+    Suite *s = suite_create("qgemm");
+    TCase *u = tcase_create("ukernels");
+    tcase_set_timeout(u, 120);
+    tcase_add_test(u, test_ukernel_k_sizes);
+    tcase_add_test(u, test_ukernel_partial_tiles);
+    tcase_add_test(u, test_ukernel_column_subrange);
+    tcase_add_test(u, test_ukernel_strides);
+    tcase_add_test(u, test_ukernel_zero_points);
+    tcase_add_test(u, test_ukernel_accumulate);
+    tcase_add_test(u, test_ukernel_saturation);
+    suite_add_tcase(s, u);
+    TCase *q = tcase_create("quantize-pack");
+    tcase_add_test(q, test_quantize_avx2_matches_ref_and_round_trips);
+    tcase_add_test(q, test_quantize_zero_is_exact_and_nan_is_safe);
+    tcase_add_test(q, test_quantize_row_ranges);
+    tcase_add_test(q, test_pack_f32_equals_prequantized);
+    tcase_add_test(q, test_bad_arguments);
+    suite_add_tcase(s, q);
+    TCase *l = tcase_create("qlinear");
+    tcase_set_timeout(l, 120);
+    tcase_add_test(l, test_qlinear_shapes);
+    tcase_add_test(l, test_qlinear_ranges_strides_accumulate);
+    tcase_add_test(l, test_qlinear_large_panel);
+    tcase_add_test(l, test_rows_do_not_depend_on_batch);
+    tcase_add_test(l, test_threads_split_columns);
+    tcase_add_test(l, test_thread_ranges_tile_the_columns);
+    suite_add_tcase(s, l);
+    return s;
+}
+
+int main(void)
+{
+    printf("qgemm kernels on this CPU: %s\n", ds2_qlinear_isa());
+    SRunner *r = srunner_create(qgemm_suite());
+    srunner_run_all(r, CK_NORMAL);
+    const int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
