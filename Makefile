@@ -1,6 +1,7 @@
 # libds2 build. Sources are found by convention, so adding a file needs no edit here:
 #   lib/*.c, kernels/<family>/*.c  -> build/libds2.{a,so}   (only *-avx2.c gets -mavx2 -mfma)
-#   cuda/*.cu                      -> into the library when nvcc is found (WITH_CUDA=0/1 forces)
+#   cuda/*.cu                      -> build/libds2_cuda.so when nvcc is found (WITH_CUDA=0/1
+#                                     forces); libds2 dlopens it on first GPU use
 #   tools/<name>/*.c               -> build/<name>
 #   test/test_*.c (+ test/common)  -> build/test/test_*   (Check suites)
 # `make test` runs every suite plain and then under ASan+UBSan (build/asan/).
@@ -28,14 +29,15 @@ endif
 LIB_SRC   := $(wildcard lib/*.c) $(wildcard kernels/*/*.c)
 CUDA_SRC  := $(wildcard cuda/*.cu)
 ifeq ($(WITH_CUDA),1)
-LIB_SRC   := $(filter-out lib/backend_cuda_stub.c,$(LIB_SRC))
-CFLAGS    += -DDS2_WITH_CUDA=1
-LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+CUDA_PLUGIN := $(BUILD)/libds2_cuda.so
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 NVFLAGS   ?= -O2 -std=c++17 -Xcompiler -fPIC,-Wall -Iinclude -Ilib \
              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_75,code=compute_75
 endif
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(if $(filter 1,$(WITH_CUDA)),$(CUDA_SRC:%.cu=$(BUILD)/obj/%.cu.o))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CUDA_OBJ  := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+LDLIBS    += -ldl
 TOOLS     := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
 TOOL_BINS := $(sort $(TOOLS:%=$(BUILD)/%))
 TEST_SRC  := $(wildcard test/test_*.c)
@@ -46,7 +48,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 .PHONY: all lib tools tests test test-plain test-python test-asan bench install clean deps format
 all: lib tools
 
-lib: $(BUILD)/libds2.a $(BUILD)/libds2.so
+lib: $(BUILD)/libds2.a $(BUILD)/libds2.so $(CUDA_PLUGIN)
 tools: $(TOOL_BINS)
 tests: $(TEST_BINS)
 
@@ -67,17 +69,21 @@ $(BUILD)/libds2.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/libds2.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The CUDA backend as a plugin (only ds2_fail comes from lib/).
+$(BUILD)/libds2_cuda.so: $(CUDA_OBJ) $(BUILD)/obj/lib/error.o
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(CUDA_LIBS)
 
 .SECONDEXPANSION:
 # A function, not an inline patsubst: every `%` in a pattern rule's prerequisites is the stem.
 tool_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c))
-$(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(BUILD)/libds2.a
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
+$(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(BUILD)/libds2.a | $(CUDA_PLUGIN)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(LDLIBS)
 
-$(TEST_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(BUILD)/libds2.a
+$(TEST_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(BUILD)/libds2.a | $(CUDA_PLUGIN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(CHECK_LIBS) $(LDLIBS) $(if $(filter 1,$(WITH_CUDA)),-lstdc++)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(CHECK_LIBS) $(LDLIBS)
 
 # Each suite runs from the repository root (golden files are found relative to it).
 # Exit status 77 means "skipped" (e.g. test_gpu without a CUDA device): shown, not counted as
@@ -107,7 +113,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/ds2.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libds2.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libds2.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libds2.so $(CUDA_PLUGIN) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(TOOL_BINS) tools/ds2-convert $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DS2_VERSION_STRING "\(.*\)"/\1/p' include/ds2.h)|' \
 	    -e 's|@LIBS@|$(LDLIBS)|' ds2.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ds2.pc

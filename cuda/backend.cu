@@ -392,6 +392,7 @@ static ds2_status gpu_forward(void *session_data, ds2_forward_batch *fb, ds2_err
     return st;
 }
 
-extern "C" const ds2_backend_i ds2_backend_gpu_fp32 = {
+/* Looked up by name with dlsym by lib/backend_cuda_loader.c. */
+extern "C" const ds2_backend_i ds2_cuda_plugin_backend = {
     "gpu-fp32", gpu_prepare, gpu_release, gpu_session_create, gpu_session_free, gpu_forward,
 };

@@ -123,6 +123,10 @@ ds2_status cpu_prepare(const ds2_net *net, const cpu_linear_i *lin, void **model
         if ((st = lin->pack(&d->w_ih, &m->w_ih[i], err)) != DS2_OK ||
             (st = lin->pack(&d->w_hh, &m->w_hh[i], err)) != DS2_OK)
             goto error;
+        if (lin->copies_weights) {
+            ds2_net_weights_copied(net, &d->w_ih);
+            ds2_net_weights_copied(net, &d->w_hh);
+        }
         if (!(m->bias_x[i] = malloc(sizeof(float) * GH))) {
             st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
             goto error;
@@ -133,6 +137,8 @@ ds2_status cpu_prepare(const ds2_net *net, const cpu_linear_i *lin, void **model
     }
     if ((st = lin->pack(&net->fc, &m->fc, err)) != DS2_OK || (st = cpu_conv_pack(m, err)) != DS2_OK)
         goto error;
+    if (lin->copies_weights)
+        ds2_net_weights_copied(net, &net->fc);
     if (net->directions == 1) {
         const int ctx = net->lookahead_context;
         if (!(m->lookahead_t = malloc(sizeof(float) * ctx * H))) {

@@ -16,6 +16,7 @@ typedef struct cpu_session cpu_session;
 
 typedef struct cpu_linear_i {
     const char *name;
+    int copies_weights; /* pack keeps no pointer into the original matrix */
     /* Once per model: turn a weight matrix into this implementation's form. */
     ds2_status (*pack)(const ds2_matrix *m, void **packed, ds2_err *err);
     void (*unpack)(void *packed);

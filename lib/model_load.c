@@ -322,6 +322,23 @@ static ds2_status read_model(ds2_model *m, ds2_err *err)
     return read_rnns(m, err);
 }
 
+/* The backends' weights_copied hint: drop the file pages under [data, data + bytes) from this
+ * process's resident set. Only whole pages inside the range, and only inside our read-only
+ * file mapping, where MADV_DONTNEED is safe: the pages fault back in from the file if read. */
+static void release_file_pages(const void *owner, const void *data, size_t bytes)
+{
+    const ds2_model *m = owner;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)data, hi = lo + bytes;
+    uintptr_t map_lo = (uintptr_t)m->map, map_hi = map_lo + m->map_size;
+    if (!m->map || lo < map_lo || hi > map_hi || hi < lo)
+        return;
+    lo = (lo + page - 1) & ~(page - 1);
+    hi &= ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 ds2_status ds2_model_read(const char *path, ds2_model *m, ds2_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -345,6 +362,8 @@ ds2_status ds2_model_read(const char *path, ds2_model *m, ds2_err *err)
         return ds2_fail(err, DS2_ERR_IO, "cannot map model '%s': %s", path, strerror(errno));
     }
     ds2_status st = read_model(m, err);
+    m->net.weights_copied = getenv("DS2_NOHINT") ? NULL : release_file_pages;
+    m->net.owner = m;
     if (err && st != DS2_OK && st != DS2_ERR_OUT_OF_MEMORY && st != DS2_ERR_IO) {
         /* Prefix the file name so the message stands alone. */
         ds2_err inner = *err;

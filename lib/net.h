@@ -6,6 +6,7 @@
 #ifndef DS2_NET_H
 #define DS2_NET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define DS2_MAX_CONV 4
@@ -59,7 +60,26 @@ typedef struct ds2_net {
     ds2_matrix fc;              /* [n_labels][H] */
     const float *fc_bias;       /* [n_labels] */
     int n_labels;
+    /* Optional. A backend that has copied a weight array into a layout of its own (packed int8,
+     * device memory) calls this so the owner can let go of the original's pages: the model
+     * file's mapping is then not resident twice. The data stays readable (the owner only
+     * drops file-backed pages, which fault back in on access). */
+    void (*weights_copied)(const void *owner, const void *data, size_t bytes);
+    const void *owner;
 } ds2_net;
+
+/* Bytes of a matrix's stored weights (i8 or f32). */
+static inline size_t ds2_matrix_bytes(const ds2_matrix *m)
+{
+    return (size_t)m->rows * (size_t)m->cols * (m->i8 ? 1 : sizeof(float));
+}
+
+static inline void ds2_net_weights_copied(const ds2_net *net, const ds2_matrix *m)
+{
+    if (net->weights_copied)
+        net->weights_copied(net->owner, m->i8 ? (const void *)m->i8 : (const void *)m->f32,
+                            ds2_matrix_bytes(m));
+}
 
 /* Frames after the conv stack for `frames` spectrogram frames (deepspeech.pytorch's
  * get_seq_lens). */

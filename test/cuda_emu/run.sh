@@ -12,7 +12,7 @@ B=build/cuda-emu${SANITIZE:+-asan}
 E=$B/emu
 mkdir -p $E
 make -s BUILD=$B WITH_CUDA=0 OPT=-O1 SANITIZE=$SANITIZE lib $B/obj/test/common/gguf_builder.o
-OBJS=$(ls $B/obj/lib/*.o $B/obj/kernels/*/*.o 2>/dev/null | grep -v backend_cuda_stub)
+OBJS=$(ls $B/obj/lib/*.o $B/obj/kernels/*/*.o 2>/dev/null | grep -v backend_cuda_loader)
 CXX="${CXX:-g++} $SAN -std=c++17 -O1 -g -Wall -Wno-unused-function -Itest/cuda_emu/shim -Icuda -Ilib -Iinclude"
 EMU_OBJS=$E/emu.o
 for f in cuda/*.cu; do
@@ -22,6 +22,19 @@ for f in cuda/*.cu; do
     EMU_OBJS="$EMU_OBJS $E/cu_$n.o"
 done
 $CXX -c test/cuda_emu/emu.cc -o $E/emu.o
+# Link the backend directly instead of through the dlopen loader.
+cat > $E/direct.c <<'EOC'
+#include "backend.h"
+extern const ds2_backend_i ds2_cuda_plugin_backend;
+static ds2_status prep(const ds2_net *n, int d, void **m, ds2_err *e) { return ds2_cuda_plugin_backend.prepare(n, d, m, e); }
+static void rel(void *m) { ds2_cuda_plugin_backend.release(m); }
+static ds2_status sc(const ds2_net *n, const void *m, int t, int d, void **s, ds2_err *e) { return ds2_cuda_plugin_backend.session_create(n, m, t, d, s, e); }
+static void sf(void *s) { ds2_cuda_plugin_backend.session_free(s); }
+static ds2_status fw(void *s, ds2_forward_batch *b, ds2_err *e) { return ds2_cuda_plugin_backend.forward(s, b, e); }
+const ds2_backend_i ds2_backend_gpu_fp32 = {"gpu-fp32", prep, rel, sc, sf, fw};
+EOC
+cc $SAN -std=c11 -O1 -g -Iinclude -Ilib -c $E/direct.c -o $E/direct.o
+EMU_OBJS="$EMU_OBJS $E/direct.o"
 LIBS="$(pkg-config --libs check) $(pkg-config --libs sndfile samplerate) -lopenblas -lm -lpthread"
 sed 's/    sp.precision = precision;/    sp.precision = DS2_PRECISION_FP32; (void)precision; sp.device = DS2_DEVICE_GPU;/' \
     test/test_golden.c > $E/golden_on_gpu.c
