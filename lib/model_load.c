@@ -362,7 +362,7 @@ ds2_status ds2_model_read(const char *path, ds2_model *m, ds2_err *err)
         return ds2_fail(err, DS2_ERR_IO, "cannot map model '%s': %s", path, strerror(errno));
     }
     ds2_status st = read_model(m, err);
-    m->net.weights_copied = getenv("DS2_NOHINT") ? NULL : release_file_pages;
+    m->net.weights_copied = release_file_pages;
     m->net.owner = m;
     if (err && st != DS2_OK && st != DS2_ERR_OUT_OF_MEMORY && st != DS2_ERR_IO) {
         /* Prefix the file name so the message stands alone. */
