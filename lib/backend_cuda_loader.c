@@ -64,6 +64,8 @@ static void load_plugin(void)
 
 static ds2_status prepare(const ds2_net *net, int device_index, void **model_data, ds2_err *err)
 {
+    if (model_data)
+        *model_data = NULL;
     pthread_once(&load_once, load_plugin);
     if (!plugin)
         return ds2_fail(err, DS2_ERR_NOT_BUILT, "%s", load_error);
@@ -81,6 +83,8 @@ static void release(void *model_data)
 static ds2_status session_create(const ds2_net *net, const void *model_data, int n_threads,
                                  int device_index, void **session_data, ds2_err *err)
 {
+    if (session_data)
+        *session_data = NULL;
     pthread_once(&load_once, load_plugin);
     if (!plugin)
         return ds2_fail(err, DS2_ERR_NOT_BUILT, "%s", load_error);
