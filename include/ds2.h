@@ -31,16 +31,21 @@ typedef enum ds2_status {
     DS2_ERR_MODEL_FORMAT,     /* model file corrupt, truncated, wrong version or shape */
     DS2_ERR_AUDIO_FORMAT,     /* audio file unreadable, empty or not audio */
     DS2_ERR_OUT_OF_MEMORY,
-    DS2_ERR_NOT_BUILT,        /* feature not compiled in (e.g. "built without CUDA") */
-    DS2_ERR_NO_DEVICE,        /* CUDA built, but no usable device */
-    DS2_ERR_BACKEND,          /* a CUDA / cuBLAS call failed; message names the call */
-    DS2_ERR_UNSUPPORTED,      /* valid request this build cannot serve (e.g. ISA missing) */
+    DS2_ERR_NOT_BUILT,   /* feature not compiled in (e.g. "built without CUDA") */
+    DS2_ERR_NO_DEVICE,   /* CUDA built, but no usable device */
+    DS2_ERR_BACKEND,     /* a CUDA / cuBLAS call failed; message names the call */
+    DS2_ERR_UNSUPPORTED, /* valid request this build cannot serve (e.g. ISA missing) */
 } ds2_status;
 
 /* Static string naming the status, never NULL. */
 const char *ds2_status_string(ds2_status status);
 
-typedef enum ds2_log_level { DS2_LOG_ERROR = 0, DS2_LOG_WARN, DS2_LOG_INFO, DS2_LOG_DEBUG } ds2_log_level;
+typedef enum ds2_log_level {
+    DS2_LOG_ERROR = 0,
+    DS2_LOG_WARN,
+    DS2_LOG_INFO,
+    DS2_LOG_DEBUG
+} ds2_log_level;
 typedef void (*ds2_log_fn)(ds2_log_level level, const char *message, void *user_data);
 
 typedef enum ds2_precision { DS2_PRECISION_FP32 = 0, DS2_PRECISION_INT8 } ds2_precision;
@@ -51,7 +56,7 @@ typedef enum ds2_device { DS2_DEVICE_CPU = 0, DS2_DEVICE_GPU } ds2_device;
 typedef struct ds2_model ds2_model;
 
 typedef struct ds2_model_params {
-    ds2_log_fn log;  /* optional */
+    ds2_log_fn log; /* optional */
     void *log_user_data;
 } ds2_model_params;
 
@@ -65,8 +70,8 @@ ds2_status ds2_model_load(const char *path, const ds2_model_params *params, ds2_
 void ds2_model_free(ds2_model *model);
 
 typedef struct ds2_model_info {
-    int sample_rate;      /* audio rate the model expects, Hz */
-    int n_labels;         /* softmax width */
+    int sample_rate; /* audio rate the model expects, Hz */
+    int n_labels;    /* softmax width */
     int blank_index;
     const char *rnn_type; /* "lstm", "gru" or "rnn" */
     int hidden_size;
@@ -125,7 +130,7 @@ typedef struct ds2_utterance {
 } ds2_utterance;
 
 typedef struct ds2_run_params {
-    int want_probs;      /* fill ds2_result.probs */
+    int want_probs;       /* fill ds2_result.probs */
     double chunk_seconds; /* > 0: split each utterance into chunks of this length and carry the
                             RNN state across them, as deepspeech.pytorch's transcribe does */
 } ds2_run_params;
@@ -133,8 +138,8 @@ typedef struct ds2_run_params {
 ds2_run_params ds2_run_default_params(void);
 
 typedef struct ds2_result {
-    char *text;      /* greedy CTC transcript, owned */
-    float *probs;    /* [n_frames][n_labels] softmax, owned, NULL unless want_probs */
+    char *text;   /* greedy CTC transcript, owned */
+    float *probs; /* [n_frames][n_labels] softmax, owned, NULL unless want_probs */
     int n_frames;
     int n_labels;
 } ds2_result;

@@ -53,8 +53,8 @@ static void load_plugin(void)
         handle = dlopen(PLUGIN, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         const char *why = dlerror();
-        snprintf(load_error, sizeof load_error, "built without CUDA (%s not loadable: %s)",
-                 PLUGIN, why ? why : "not found");
+        snprintf(load_error, sizeof load_error, "built without CUDA (%s not loadable: %s)", PLUGIN,
+                 why ? why : "not found");
         return;
     }
     plugin = (const ds2_backend_i *)dlsym(handle, PLUGIN_SYMBOL);
@@ -104,5 +104,5 @@ static ds2_status forward(void *session_data, ds2_forward_batch *batch, ds2_err 
     return plugin->forward(session_data, batch, err);
 }
 
-const ds2_backend_i ds2_backend_gpu_fp32 = {"gpu-fp32", prepare, release, session_create,
-                                            session_free, forward};
+const ds2_backend_i ds2_backend_gpu_fp32 = {"gpu-fp32",     prepare,      release,
+                                            session_create, session_free, forward};

@@ -54,16 +54,21 @@ static uint64_t scalar_size(uint32_t type)
     switch (type) {
     case GGUF_TYPE_UINT8:
     case GGUF_TYPE_INT8:
-    case GGUF_TYPE_BOOL: return 1;
+    case GGUF_TYPE_BOOL:
+        return 1;
     case GGUF_TYPE_UINT16:
-    case GGUF_TYPE_INT16: return 2;
+    case GGUF_TYPE_INT16:
+        return 2;
     case GGUF_TYPE_UINT32:
     case GGUF_TYPE_INT32:
-    case GGUF_TYPE_FLOAT32: return 4;
+    case GGUF_TYPE_FLOAT32:
+        return 4;
     case GGUF_TYPE_UINT64:
     case GGUF_TYPE_INT64:
-    case GGUF_TYPE_FLOAT64: return 8;
-    default: return 0;
+    case GGUF_TYPE_FLOAT64:
+        return 8;
+    default:
+        return 0;
     }
 }
 
@@ -88,8 +93,8 @@ static ds2_status parse_kv(cursor *c, gguf_kv *kv)
         if (rd_u32(c, &kv->array_type) || rd_u64(c, &kv->array_count))
             return ds2_fail(c->err, DS2_ERR_MODEL_FORMAT, "key '%.*s': truncated array header",
                             (int)kv->key.len, kv->key.ptr);
-        if (kv->array_type == GGUF_TYPE_ARRAY || (kv->array_type != GGUF_TYPE_STRING &&
-                                                  !scalar_size(kv->array_type)))
+        if (kv->array_type == GGUF_TYPE_ARRAY ||
+            (kv->array_type != GGUF_TYPE_STRING && !scalar_size(kv->array_type)))
             return ds2_fail(c->err, DS2_ERR_MODEL_FORMAT, "key '%.*s': unsupported array type %u",
                             (int)kv->key.len, kv->key.ptr, kv->array_type);
         kv->value = c->base + c->pos;
@@ -262,15 +267,52 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name)
 static int raw_int(uint32_t type, const uint8_t *p, int64_t *v)
 {
     switch (type) {
-    case GGUF_TYPE_UINT8: *v = p[0]; return 0;
-    case GGUF_TYPE_INT8: *v = (int8_t)p[0]; return 0;
-    case GGUF_TYPE_UINT16: { uint16_t x; memcpy(&x, p, 2); *v = x; return 0; }
-    case GGUF_TYPE_INT16: { int16_t x; memcpy(&x, p, 2); *v = x; return 0; }
-    case GGUF_TYPE_UINT32: { uint32_t x; memcpy(&x, p, 4); *v = x; return 0; }
-    case GGUF_TYPE_INT32: { int32_t x; memcpy(&x, p, 4); *v = x; return 0; }
-    case GGUF_TYPE_UINT64: { uint64_t x; memcpy(&x, p, 8); if (x > INT64_MAX) return -1; *v = (int64_t)x; return 0; }
-    case GGUF_TYPE_INT64: { int64_t x; memcpy(&x, p, 8); *v = x; return 0; }
-    default: return -1;
+    case GGUF_TYPE_UINT8:
+        *v = p[0];
+        return 0;
+    case GGUF_TYPE_INT8:
+        *v = (int8_t)p[0];
+        return 0;
+    case GGUF_TYPE_UINT16: {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        *v = x;
+        return 0;
+    }
+    case GGUF_TYPE_INT16: {
+        int16_t x;
+        memcpy(&x, p, 2);
+        *v = x;
+        return 0;
+    }
+    case GGUF_TYPE_UINT32: {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        *v = x;
+        return 0;
+    }
+    case GGUF_TYPE_INT32: {
+        int32_t x;
+        memcpy(&x, p, 4);
+        *v = x;
+        return 0;
+    }
+    case GGUF_TYPE_UINT64: {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        if (x > INT64_MAX)
+            return -1;
+        *v = (int64_t)x;
+        return 0;
+    }
+    case GGUF_TYPE_INT64: {
+        int64_t x;
+        memcpy(&x, p, 8);
+        *v = x;
+        return 0;
+    }
+    default:
+        return -1;
     }
 }
 

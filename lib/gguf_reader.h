@@ -40,9 +40,9 @@ typedef struct gguf_str {
 typedef struct gguf_kv {
     gguf_str key;
     uint32_t type;
-    const uint8_t *value;  /* raw little-endian value (for arrays: first element) */
-    uint32_t array_type;   /* GGUF_TYPE_ARRAY only */
-    uint64_t array_count;  /* GGUF_TYPE_ARRAY only */
+    const uint8_t *value; /* raw little-endian value (for arrays: first element) */
+    uint32_t array_type;  /* GGUF_TYPE_ARRAY only */
+    uint64_t array_count; /* GGUF_TYPE_ARRAY only */
 } gguf_kv;
 
 typedef struct gguf_tensor {

@@ -80,8 +80,8 @@ void ds2_model_free(ds2_model *m)
     free(m);
 }
 
-ds2_status ds2_model_prepare_backend(const ds2_model *cm, const ds2_backend_i *b,
-                                     int device_index, const void **data, ds2_err *err)
+ds2_status ds2_model_prepare_backend(const ds2_model *cm, const ds2_backend_i *b, int device_index,
+                                     const void **data, ds2_err *err)
 {
     ds2_model *m = (ds2_model *)cm; /* only the lock-guarded cache is written */
     ds2_prepared *slot;

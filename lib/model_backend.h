@@ -5,7 +5,7 @@
 #include "model.h"
 
 /* Returns the model's prepared data for backend b (preparing it on first use, thread-safe). */
-ds2_status ds2_model_prepare_backend(const ds2_model *m, const ds2_backend_i *b,
-                                     int device_index, const void **data, ds2_err *err);
+ds2_status ds2_model_prepare_backend(const ds2_model *m, const ds2_backend_i *b, int device_index,
+                                     const void **data, ds2_err *err);
 
 #endif

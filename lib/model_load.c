@@ -93,8 +93,8 @@ static ds2_status need_u32(const gguf_file *f, const char *key, uint32_t lo, uin
     if (gguf_get_u32(f, key, out))
         return ds2_fail(err, DS2_ERR_MODEL_FORMAT, "missing or non-integer key '%s'", key);
     if (*out < lo || *out > hi)
-        return ds2_fail(err, DS2_ERR_MODEL_FORMAT, "key '%s' = %u out of range [%u, %u]", key,
-                        *out, lo, hi);
+        return ds2_fail(err, DS2_ERR_MODEL_FORMAT, "key '%s' = %u out of range [%u, %u]", key, *out,
+                        lo, hi);
     return DS2_OK;
 }
 
@@ -114,15 +114,14 @@ static ds2_status read_labels(ds2_model *m, ds2_err *err)
         gguf_str s;
         gguf_array_str(kv, (uint64_t)i, &s);
         if (s.len == 0 || s.len > 64 || memchr(s.ptr, 0, s.len))
-            return ds2_fail(err, DS2_ERR_MODEL_FORMAT, "label %d is empty, too long or has NUL",
-                            i);
+            return ds2_fail(err, DS2_ERR_MODEL_FORMAT, "label %d is empty, too long or has NUL", i);
         m->labels[i] = strndup(s.ptr, s.len);
         if (!m->labels[i])
             return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory");
     }
     uint32_t blank;
-    ds2_status st = need_u32(&m->gguf, "deepspeech2.blank_index", 0, (uint32_t)m->n_labels - 1,
-                             &blank, err);
+    ds2_status st =
+        need_u32(&m->gguf, "deepspeech2.blank_index", 0, (uint32_t)m->n_labels - 1, &blank, err);
     m->blank_index = (int)blank;
     return st;
 }
@@ -249,9 +248,8 @@ static ds2_status read_rnns(ds2_model *m, ds2_err *err)
                         "deepspeech2.rnn.input_size %u != conv channels %d x freq bins %d",
                         input_size, last->c_out, last->f_out);
     if (bidir ? context != 0 : context == 0)
-        return ds2_fail(err, DS2_ERR_MODEL_FORMAT,
-                        "lookahead context %u is invalid for a %s model", context,
-                        bidir ? "bidirectional" : "unidirectional");
+        return ds2_fail(err, DS2_ERR_MODEL_FORMAT, "lookahead context %u is invalid for a %s model",
+                        context, bidir ? "bidirectional" : "unidirectional");
     if (gguf_get_str(f, "deepspeech2.weights", &weights) ||
         !(gguf_str_eq(weights, "f32") || gguf_str_eq(weights, "int8")))
         return ds2_fail(err, DS2_ERR_MODEL_FORMAT, "key 'deepspeech2.weights' must be f32 or int8");

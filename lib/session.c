@@ -75,7 +75,7 @@ ds2_status ds2_session_create(const ds2_model *model, const ds2_session_params *
         return DS2_ERR_OUT_OF_MEMORY;
     s->model = model;
     s->params = p;
-    s->backend = p.device == DS2_DEVICE_GPU            ? &ds2_backend_gpu_fp32
+    s->backend = p.device == DS2_DEVICE_GPU          ? &ds2_backend_gpu_fp32
                  : p.precision == DS2_PRECISION_INT8 ? &ds2_backend_cpu_int8
                                                      : &ds2_backend_cpu_fp32;
     ds2_err err = {""};
@@ -234,8 +234,8 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, float chun
         size_t len = start >= u->n_samples ? 0 : u->n_samples - start;
         if (len > chunk_len)
             len = chunk_len;
-        total_frames += (size_t)ds2_net_output_length(
-            &m->net, ds2_spectrogram_frames(m->spectrogram, len));
+        total_frames +=
+            (size_t)ds2_net_output_length(&m->net, ds2_spectrogram_frames(m->spectrogram, len));
     }
     float *all = malloc((total_frames ? total_frames : 1) * (size_t)m->n_labels * sizeof(float));
     float *state = calloc((size_t)ds2_net_state_floats(&m->net), sizeof(float));

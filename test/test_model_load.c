@@ -52,8 +52,7 @@ START_TEST(good_models_load)
                 char *path = test_write_temp(bytes, size, ".gguf");
                 char err[512];
                 ds2_model *m = NULL;
-                ck_assert_msg(ds2_model_load(path, NULL, &m, err, sizeof err) == DS2_OK, "%s",
-                              err);
+                ck_assert_msg(ds2_model_load(path, NULL, &m, err, sizeof err) == DS2_OK, "%s", err);
                 ds2_model_info info;
                 ds2_model_get_info(m, &info);
                 ck_assert_int_eq(info.sample_rate, 16000);
@@ -132,8 +131,11 @@ END_TEST
 
 START_TEST(missing_parts_are_named)
 {
-    const char *parts[] = {"fc.bias", "rnn.0.fwd.b_hh", "deepspeech2.rnn.hidden_size",
-                           "deepspeech2.format_version", "deepspeech2.conv.count",
+    const char *parts[] = {"fc.bias",
+                           "rnn.0.fwd.b_hh",
+                           "deepspeech2.rnn.hidden_size",
+                           "deepspeech2.format_version",
+                           "deepspeech2.conv.count",
                            "deepspeech2.blank_index"};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         tiny_model_spec s = base;
@@ -171,8 +173,7 @@ START_TEST(foreign_and_missing_files)
     ck_assert(strstr(err, "version") != NULL);
     free(bytes);
     ck_assert_int_eq(ds2_model_load("/tmp", NULL, &m, err, sizeof err), DS2_ERR_IO);
-    ck_assert_int_eq(ds2_model_load(NULL, NULL, &m, err, sizeof err),
-                     DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ds2_model_load(NULL, NULL, &m, err, sizeof err), DS2_ERR_INVALID_ARGUMENT);
     ds2_model_free(NULL);
 }
 END_TEST

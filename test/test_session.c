@@ -100,8 +100,7 @@ START_TEST(gpu_request_is_clear)
 END_TEST
 
 /* Runs utterances of different lengths alone and in a (shuffled-length) batch. */
-static void check_batch_invariance(const char *type, int bidir, int int8, int threads,
-                                   double tol)
+static void check_batch_invariance(const char *type, int bidir, int int8, int threads, double tol)
 {
     ds2_model *m = load_tiny(type, bidir, int8);
     ds2_session_params p = ds2_session_default_params();
@@ -120,8 +119,7 @@ static void check_batch_invariance(const char *type, int bidir, int int8, int th
     rp.want_probs = 1;
     ds2_result alone[4], batch[4];
     for (int i = 0; i < 4; i++)
-        ck_assert_msg(ds2_run(s, &u[i], 1, &rp, &alone[i]) == DS2_OK, "%s",
-                      ds2_session_error(s));
+        ck_assert_msg(ds2_run(s, &u[i], 1, &rp, &alone[i]) == DS2_OK, "%s", ds2_session_error(s));
     ck_assert_msg(ds2_run(s, u, 4, &rp, batch) == DS2_OK, "%s", ds2_session_error(s));
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(alone[i].n_frames, batch[i].n_frames);

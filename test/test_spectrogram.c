@@ -388,8 +388,8 @@ static void check_golden_utterance(const ds2_json_value *u)
     float *want = malloc(count * sizeof(float)), *got = malloc(count * sizeof(float));
     for (size_t i = 0; i < count; i++) { /* little-endian float32 */
         const unsigned char *b = (const unsigned char *)raw + 4 * i;
-        uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                     (uint32_t)b[3] << 24;
+        uint32_t v =
+            (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
         memcpy(&want[i], &v, 4);
     }
     ck_assert_msg(ds2_spectrogram_compute(s, audio.samples, audio.n_samples, got, frames, &err) ==

@@ -20,8 +20,14 @@ static void put(buf *b, const void *d, size_t n)
     memcpy(b->p + b->n, d, n);
     b->n += n;
 }
-static void put_u32(buf *b, uint32_t v) { put(b, &v, 4); }
-static void put_u64(buf *b, uint64_t v) { put(b, &v, 8); }
+static void put_u32(buf *b, uint32_t v)
+{
+    put(b, &v, 4);
+}
+static void put_u64(buf *b, uint64_t v)
+{
+    put(b, &v, 8);
+}
 static void put_str(buf *b, const char *s)
 {
     put_u64(b, strlen(s));
@@ -66,15 +72,27 @@ static void key(gguf_builder *b, const char *k, uint32_t type)
     b->n_kv++;
 }
 
-void gguf_add_u32(gguf_builder *b, const char *k, uint32_t v) { key(b, k, 4); put_u32(&b->kv, v); }
-void gguf_add_f32(gguf_builder *b, const char *k, float v) { key(b, k, 6); put(&b->kv, &v, 4); }
+void gguf_add_u32(gguf_builder *b, const char *k, uint32_t v)
+{
+    key(b, k, 4);
+    put_u32(&b->kv, v);
+}
+void gguf_add_f32(gguf_builder *b, const char *k, float v)
+{
+    key(b, k, 6);
+    put(&b->kv, &v, 4);
+}
 void gguf_add_bool(gguf_builder *b, const char *k, int v)
 {
     unsigned char c = (unsigned char)(v != 0);
     key(b, k, 7);
     put(&b->kv, &c, 1);
 }
-void gguf_add_str(gguf_builder *b, const char *k, const char *v) { key(b, k, 8); put_str(&b->kv, v); }
+void gguf_add_str(gguf_builder *b, const char *k, const char *v)
+{
+    key(b, k, 8);
+    put_str(&b->kv, v);
+}
 void gguf_add_u32_array(gguf_builder *b, const char *k, const uint32_t *v, int n)
 {
     key(b, k, 9);
@@ -91,8 +109,8 @@ void gguf_add_str_array(gguf_builder *b, const char *k, const char *const *v, in
         put_str(&b->kv, v[i]);
 }
 
-void gguf_add_tensor(gguf_builder *b, const char *name, int type, int n_dims,
-                     const uint64_t *shape, const void *data)
+void gguf_add_tensor(gguf_builder *b, const char *name, int type, int n_dims, const uint64_t *shape,
+                     const void *data)
 {
     if (b->n_t == b->cap_t) {
         b->cap_t = b->cap_t * 2 + 8;
@@ -147,8 +165,8 @@ static float frand(unsigned *s, float scale)
     return ((float)(*s >> 8) / 16777216.0f * 2.0f - 1.0f) * scale;
 }
 
-static void add_random(gguf_builder *b, const tiny_model_spec *sp, unsigned *seed,
-                       const char *name, int n_dims, uint64_t *shape, float scale, int quant)
+static void add_random(gguf_builder *b, const tiny_model_spec *sp, unsigned *seed, const char *name,
+                       int n_dims, uint64_t *shape, float scale, int quant)
 {
     if (sp->skip && !strcmp(sp->skip, name))
         return;
@@ -237,7 +255,8 @@ unsigned char *tiny_model_build(const tiny_model_spec *sp, size_t *size)
     maybe_u32(b, sp, "deepspeech2.rnn.layers", (uint32_t)sp->layers);
     gguf_add_bool(b, "deepspeech2.rnn.bidirectional", sp->bidirectional);
     maybe_u32(b, sp, "deepspeech2.rnn.input_size", (uint32_t)input_size);
-    maybe_u32(b, sp, "deepspeech2.lookahead.context", sp->bidirectional ? 0 : (uint32_t)sp->context);
+    maybe_u32(b, sp, "deepspeech2.lookahead.context",
+              sp->bidirectional ? 0 : (uint32_t)sp->context);
     gguf_add_str(b, "deepspeech2.weights", sp->int8 ? "int8" : "f32");
     for (int i = 0; i < 2; i++) {
         char name[64];

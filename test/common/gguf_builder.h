@@ -16,8 +16,8 @@ void gguf_add_str(gguf_builder *b, const char *key, const char *v);
 void gguf_add_u32_array(gguf_builder *b, const char *key, const uint32_t *v, int n);
 void gguf_add_str_array(gguf_builder *b, const char *key, const char *const *v, int n);
 /* shape in numpy order (slowest first); data copied. type 0 = f32, 24 = i8. */
-void gguf_add_tensor(gguf_builder *b, const char *name, int type, int n_dims,
-                     const uint64_t *shape, const void *data);
+void gguf_add_tensor(gguf_builder *b, const char *name, int type, int n_dims, const uint64_t *shape,
+                     const void *data);
 /* Serialises; returns malloc'd bytes. */
 unsigned char *gguf_builder_finish(gguf_builder *b, size_t *size);
 
@@ -26,8 +26,8 @@ typedef struct tiny_model_spec {
     const char *rnn_type; /* "lstm" | "gru" | "rnn" */
     int hidden, layers, bidirectional, context, channels, int8;
     unsigned seed;
-    const char *skip;        /* omit this key or tensor (to test validation) */
-    const char *bad_shape;   /* give this tensor one extra row */
+    const char *skip;      /* omit this key or tensor (to test validation) */
+    const char *bad_shape; /* give this tensor one extra row */
 } tiny_model_spec;
 
 unsigned char *tiny_model_build(const tiny_model_spec *spec, size_t *size);

@@ -53,17 +53,22 @@ int main(int argc, char **argv)
     ds2_session_params sp = ds2_session_default_params();
     ds2_run_params rp = ds2_run_default_params();
     int verbose = 0;
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},     {"precision", required_argument, 0, 'p'},
-        {"device", required_argument, 0, 'd'},    {"threads", required_argument, 0, 't'},
-        {"probs", required_argument, 0, 'P'},     {"chunk-seconds", required_argument, 0, 'c'},
-        {"verbose", no_argument, 0, 'v'},         {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                         {"precision", required_argument, 0, 'p'},
+                                         {"device", required_argument, 0, 'd'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"probs", required_argument, 0, 'P'},
+                                         {"chunk-seconds", required_argument, 0, 'c'},
+                                         {"verbose", no_argument, 0, 'v'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "m:p:d:t:P:c:vh", opts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
-        case 'm': model_path = optarg; break;
+        case 'm':
+            model_path = optarg;
+            break;
         case 'p':
             if (!strcmp(optarg, "fp32"))
                 sp.precision = DS2_PRECISION_FP32;
@@ -98,10 +103,18 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'P': probs_dir = optarg; break;
-        case 'v': verbose = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'P':
+            probs_dir = optarg;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!model_path || optind >= argc) {
@@ -111,8 +124,7 @@ int main(int argc, char **argv)
     if (probs_dir) {
         struct stat st;
         if (stat(probs_dir, &st) != 0 && mkdir(probs_dir, 0777) != 0) {
-            fprintf(stderr, "ds2-transcribe: cannot create %s: %s\n", probs_dir,
-                    strerror(errno));
+            fprintf(stderr, "ds2-transcribe: cannot create %s: %s\n", probs_dir, strerror(errno));
             return 1;
         }
         rp.want_probs = 1;
