@@ -212,10 +212,29 @@ done:
     return st;
 }
 
+/* Chunk i of an utterance as upstream's get_chunks slices it: [start, start + len). Returns 0
+ * past the last chunk, including an empty trailing one (chunk 0 always exists). */
+static int chunk_span(const ds2_utterance *u, size_t i, size_t n_chunks, double chunk_seconds,
+                      int rate, size_t chunk_len, size_t *start, size_t *len)
+{
+    if (i >= n_chunks)
+        return 0;
+    *start = (size_t)((double)i * chunk_seconds * rate);
+    if (*start >= u->n_samples) {
+        if (i > 0)
+            return 0;
+        *start = 0;
+    }
+    *len = u->n_samples - *start;
+    if (*len > chunk_len)
+        *len = chunk_len;
+    return 1;
+}
+
 /* deepspeech.pytorch's run_transcribe: chunks of chunk_seconds (its get_chunks arithmetic),
  * each normalised on its own, RNN state carried across, outputs concatenated before decoding.
  * Empty trailing chunks (which upstream's arithmetic can produce) are skipped. */
-static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, float chunk_seconds,
+static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chunk_seconds,
                               int want_probs, ds2_result *r, ds2_err *err)
 {
     const ds2_model *m = s->model;
@@ -226,17 +245,11 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, float chun
     if (chunk_len == 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "chunk_seconds %g is below one sample",
                         chunk_seconds);
-    size_t total_frames = 0;
-    for (size_t i = 0; i < n_chunks; i++) {
-        size_t start = (size_t)((double)i * chunk_seconds * rate);
-        if (start >= u->n_samples && i > 0)
-            break;
-        size_t len = start >= u->n_samples ? 0 : u->n_samples - start;
-        if (len > chunk_len)
-            len = chunk_len;
+    size_t total_frames = 0, start, len;
+    for (size_t i = 0; chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
+         i++)
         total_frames +=
             (size_t)ds2_net_output_length(&m->net, ds2_spectrogram_frames(m->spectrogram, len));
-    }
     float *all = malloc((total_frames ? total_frames : 1) * (size_t)m->n_labels * sizeof(float));
     float *state = calloc((size_t)ds2_net_state_floats(&m->net), sizeof(float));
     ds2_status st = DS2_OK;
@@ -246,14 +259,10 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, float chun
         goto done;
     }
     size_t done_frames = 0;
-    for (size_t i = 0; i < n_chunks && st == DS2_OK; i++) {
-        size_t start = (size_t)((double)i * chunk_seconds * rate);
-        if (start >= u->n_samples && i > 0)
-            break;
-        size_t len = start >= u->n_samples ? 0 : u->n_samples - start;
-        if (len > chunk_len)
-            len = chunk_len;
-        const float *p = u->samples + (start < u->n_samples ? start : 0);
+    for (size_t i = 0;
+         st == DS2_OK && chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
+         i++) {
+        const float *p = u->samples + start;
         int lengths[2], t_out_max;
         st = forward_spans(s, &p, &len, 1, state, lengths, lengths + 1, &t_out_max, err);
         if (st == DS2_OK) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "ds2.h"
 #include "json_min.h"
 
@@ -208,7 +209,7 @@ START_TEST(resampled_stereo_input)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
     Suite *s = suite_create("golden");
     TCase *tc = tcase_create("pytorch");
@@ -217,9 +218,7 @@ int main(void)
     tcase_add_test(tc, int8_close_to_pytorch_fp32);
     tcase_add_test(tc, resampled_stereo_input);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
+
+DS2_CHECK_MAIN(make_suite)

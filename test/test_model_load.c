@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "ds2.h"
 #include "gguf_builder.h"
 
@@ -178,7 +179,7 @@ START_TEST(foreign_and_missing_files)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
     Suite *s = suite_create("model_load");
     TCase *tc = tcase_create("core");
@@ -190,9 +191,7 @@ int main(void)
     tcase_add_test(tc, missing_parts_are_named);
     tcase_add_test(tc, foreign_and_missing_files);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
+
+DS2_CHECK_MAIN(make_suite)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "ds2.h"
 #include "gguf_builder.h"
 
@@ -196,7 +197,7 @@ START_TEST(chunked_runs)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
     Suite *s = suite_create("session");
     TCase *tc = tcase_create("core");
@@ -207,9 +208,7 @@ int main(void)
     tcase_add_test(tc, batch_int8_close);
     tcase_add_test(tc, chunked_runs);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
+
+DS2_CHECK_MAIN(make_suite)
