@@ -17,6 +17,10 @@ typedef struct cpu_session cpu_session;
 typedef struct cpu_linear_i {
     const char *name;
     int copies_weights; /* pack keeps no pointer into the original matrix */
+    /* apply() on a pool-less session is single-threaded and may run concurrently with another
+     * such call: the two directions of a bidirectional layer can then recur on two threads with
+     * no synchronisation per step. (Not so for OpenBLAS, whose threads are process-wide.) */
+    int concurrent_directions;
     /* Once per model: turn a weight matrix into this implementation's form. */
     ds2_status (*pack)(const ds2_matrix *m, void **packed, ds2_err *err);
     void (*unpack)(void *packed);
@@ -63,6 +67,10 @@ struct cpu_session {
     /* scratch owned by the linear implementation (int8: quantized activations) */
     void *lin_scratch;
     void (*lin_scratch_free)(void *);
+    /* Pool-less sub-sessions that recur one direction each (concurrent_directions), created
+     * on first use: their own state buffers, layer output (lane[1]) and linear scratch. */
+    struct cpu_session *lane[2];
+    cpu_buf lane_y;
 };
 
 /* Generic backend entry points, parameterized by the linear implementation. */

@@ -62,4 +62,4 @@ static ds2_status apply(cpu_session *s, const void *packed, int rows, const floa
     return DS2_OK;
 }
 
-const cpu_linear_i cpu_linear_fp32 = {"fp32", 0, pack, unpack, apply};
+const cpu_linear_i cpu_linear_fp32 = {"fp32", 0, 0, pack, unpack, apply};

@@ -98,4 +98,4 @@ static ds2_status apply(cpu_session *s, const void *packed, int rows, const floa
     return DS2_OK;
 }
 
-const cpu_linear_i cpu_linear_int8 = {"int8", 1, pack, unpack, apply};
+const cpu_linear_i cpu_linear_int8 = {"int8", 1, 1, pack, unpack, apply};

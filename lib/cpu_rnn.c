@@ -6,6 +6,7 @@
  * hs/cs [B][H] so that after the loop it holds each row's final state: forward after frame
  * len-1, backward after frame 0 - what torch returns in h_n.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_internal.h"
@@ -49,21 +50,22 @@ static void fill_rows(float *dst, const float *row, int cols, size_t rows)
         memcpy(dst + r * cols, row, sizeof(float) * cols);
 }
 
-ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float *y, int T, int B,
-                         const int *n_active, float *const *state, ds2_err *err)
+/* The recurrence of one direction over its projected inputs proj [T][B][GH] (biases folded
+ * in), adding h into y [T][B][H]. State, gate scratch and linear scratch come from `s`; the
+ * cell is split over s->pool when there is one. */
+static ds2_status recur_direction(cpu_session *s, int layer, int d, float *proj, float *y, int T,
+                                  int B, const int *n_active, float *const *state, ds2_err *err)
 {
     const cpu_model *m = s->m;
     const ds2_net *net = &m->net;
     const int H = net->hidden, GH = net->gates * net->hidden, D = net->directions;
     const int lstm = net->rnn_type == DS2_RNN_LSTM, gru = net->rnn_type == DS2_RNN_GRU;
-    const size_t rows = (size_t)T * B;
+    const int ld = layer * D + d, state_h = H * (lstm ? 2 : 1);
     ds2_status st;
-    if ((st = cpu_buf_reserve(&s->proj, rows * GH, "RNN input projection", err)) != DS2_OK ||
-        (st = cpu_buf_reserve(&s->hs, (size_t)B * H, "RNN state", err)) != DS2_OK ||
+    if ((st = cpu_buf_reserve(&s->hs, (size_t)B * H, "RNN state", err)) != DS2_OK ||
         (st = cpu_buf_reserve(&s->cs, (size_t)B * H, "RNN cell state", err)) != DS2_OK ||
         (st = cpu_buf_reserve(&s->hg, (size_t)B * GH, "GRU hidden gates", err)) != DS2_OK)
         return st;
-    memset(y, 0, sizeof(float) * rows * H);
     cell_job job = {ds2_rnn_kernels_get(),
                     net->rnn_type,
                     H,
@@ -76,55 +78,129 @@ ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float
                     s->hs.p,
                     s->cs.p,
                     NULL};
-    const int state_h = H * (lstm ? 2 : 1);
-    for (int d = 0; d < D; d++) {
-        int ld = layer * D + d;
-        fill_rows(s->proj.p, m->bias_x[ld], GH, rows);
-        st = m->lin->apply(s, m->w_ih[ld], (int)rows, x, K, s->proj.p, GH, 1, err);
+    for (int r = 0; r < B; r++) {
+        const float *init = state ? state[r] + (size_t)d * state_h : NULL;
+        float *h = s->hs.p + (size_t)r * H, *c = s->cs.p + (size_t)r * H;
+        if (init) {
+            memcpy(h, init, sizeof(float) * H);
+            if (lstm)
+                memcpy(c, init + H, sizeof(float) * H);
+        } else {
+            memset(h, 0, sizeof(float) * H);
+            memset(c, 0, sizeof(float) * H);
+        }
+    }
+    for (int step = 0; step < T; step++) {
+        int t = d == 0 ? step : T - 1 - step;
+        int n = n_active[t];
+        if (n == 0)
+            continue;
+        float *pt = proj + (size_t)t * B * GH;
+        if (gru) {
+            fill_rows(s->hg.p, net->layer[layer].dir[d].b_hh, GH, n);
+            st = m->lin->apply(s, m->w_hh[ld], n, s->hs.p, H, s->hg.p, GH, 1, err);
+        } else {
+            st = m->lin->apply(s, m->w_hh[ld], n, s->hs.p, H, pt, GH, 1, err);
+        }
         if (st != DS2_OK)
             return st;
-        for (int r = 0; r < B; r++) {
-            const float *init = state ? state[r] + (size_t)d * state_h : NULL;
-            float *h = s->hs.p + (size_t)r * H, *c = s->cs.p + (size_t)r * H;
-            if (init) {
-                memcpy(h, init, sizeof(float) * H);
-                if (lstm)
-                    memcpy(c, init + H, sizeof(float) * H);
-            } else {
-                memset(h, 0, sizeof(float) * H);
-                memset(c, 0, sizeof(float) * H);
-            }
-        }
-        for (int step = 0; step < T; step++) {
-            int t = d == 0 ? step : T - 1 - step;
-            int n = n_active[t];
-            if (n == 0)
-                continue;
-            float *pt = s->proj.p + (size_t)t * B * GH;
-            if (gru) {
-                fill_rows(s->hg.p, net->layer[layer].dir[d].b_hh, GH, n);
-                st = m->lin->apply(s, m->w_hh[ld], n, s->hs.p, H, s->hg.p, GH, 1, err);
-            } else {
-                st = m->lin->apply(s, m->w_hh[ld], n, s->hs.p, H, pt, GH, 1, err);
-            }
-            if (st != DS2_OK)
-                return st;
-            job.n = n;
-            job.pt = pt;
-            job.yt = y + (size_t)t * B * H;
-            /* Below ~4k units (~10 us of cell) a fork-join costs more than it saves. */
-            if ((size_t)n * H >= 4096)
-                ds2_threadpool_parallel_for(s->pool, H, 64, cell_units, &job);
-            else
-                cell_units(&job, 0, H);
-        }
-        if (state)
-            for (int r = 0; r < B; r++) {
-                float *out = state[r] + (size_t)d * state_h;
-                memcpy(out, s->hs.p + (size_t)r * H, sizeof(float) * H);
-                if (lstm)
-                    memcpy(out + H, s->cs.p + (size_t)r * H, sizeof(float) * H);
-            }
+        job.n = n;
+        job.pt = pt;
+        job.yt = y + (size_t)t * B * H;
+        /* Below ~4k units (~10 us of cell) a fork-join costs more than it saves. */
+        if (s->pool && (size_t)n * H >= 4096)
+            ds2_threadpool_parallel_for(s->pool, H, 64, cell_units, &job);
+        else
+            cell_units(&job, 0, H);
     }
+    if (state)
+        for (int r = 0; r < B; r++) {
+            float *out = state[r] + (size_t)d * state_h;
+            memcpy(out, s->hs.p + (size_t)r * H, sizeof(float) * H);
+            if (lstm)
+                memcpy(out + H, s->cs.p + (size_t)r * H, sizeof(float) * H);
+        }
+    return DS2_OK;
+}
+
+typedef struct lanes_job {
+    cpu_session *lane[2];
+    int layer, T, B;
+    float *proj[2], *y[2];
+    const int *n_active;
+    float *const *state;
+    ds2_status st[2];
+    ds2_err err[2];
+} lanes_job;
+
+static void run_lanes(void *ctx, int d0, int d1)
+{
+    lanes_job *j = ctx;
+    for (int d = d0; d < d1; d++)
+        j->st[d] = recur_direction(j->lane[d], j->layer, d, j->proj[d], j->y[d], j->T, j->B,
+                                   j->n_active, j->state, &j->err[d]);
+}
+
+static ds2_status make_lanes(cpu_session *s, ds2_err *err)
+{
+    for (int d = 0; d < 2; d++)
+        if (!s->lane[d]) {
+            if (!(s->lane[d] = calloc(1, sizeof(cpu_session))))
+                return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
+            s->lane[d]->m = s->m;
+            s->lane[d]->n_threads = 1;
+        }
+    return DS2_OK;
+}
+
+ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float *y, int T, int B,
+                         const int *n_active, float *const *state, ds2_err *err)
+{
+    const cpu_model *m = s->m;
+    const ds2_net *net = &m->net;
+    const int H = net->hidden, GH = net->gates * net->hidden, D = net->directions;
+    const size_t rows = (size_t)T * B;
+    ds2_status st;
+    if ((st = cpu_buf_reserve(&s->proj, rows * GH * D, "RNN input projection", err)) != DS2_OK)
+        return st;
+    memset(y, 0, sizeof(float) * rows * H);
+    /* Input projections of all frames: big products, split over the pool by columns. */
+    for (int d = 0; d < D; d++) {
+        int ld = layer * D + d;
+        float *proj = s->proj.p + (size_t)d * rows * GH;
+        fill_rows(proj, m->bias_x[ld], GH, rows);
+        if ((st = m->lin->apply(s, m->w_ih[ld], (int)rows, x, K, proj, GH, 1, err)) != DS2_OK)
+            return st;
+    }
+    /* The recurrences: per step only a matrix-vector product at batch 1, too small to split
+     * over threads without a hand-off per step — so with two threads and two directions, each
+     * thread runs one direction from start to end. */
+    if (D == 2 && s->pool && s->n_threads >= 2 && m->lin->concurrent_directions) {
+        if ((st = make_lanes(s, err)) != DS2_OK ||
+            (st = cpu_buf_reserve(&s->lane_y, rows * H, "RNN lane output", err)) != DS2_OK)
+            return st;
+        memset(s->lane_y.p, 0, sizeof(float) * rows * H);
+        lanes_job j = {{s->lane[0], s->lane[1]},
+                       layer,
+                       T,
+                       B,
+                       {s->proj.p, s->proj.p + rows * GH},
+                       {y, s->lane_y.p},
+                       n_active,
+                       state,
+                       {DS2_OK, DS2_OK},
+                       {{""}, {""}}};
+        ds2_threadpool_parallel_for(s->pool, 2, 1, run_lanes, &j);
+        for (int d = 0; d < 2; d++)
+            if (j.st[d] != DS2_OK)
+                return ds2_fail(err, j.st[d], "%s", j.err[d].msg);
+        for (size_t i = 0; i < rows * H; i++)
+            y[i] += s->lane_y.p[i];
+        return DS2_OK;
+    }
+    for (int d = 0; d < D; d++)
+        if ((st = recur_direction(s, layer, d, s->proj.p + (size_t)d * rows * GH, y, T, B, n_active,
+                                  state, err)) != DS2_OK)
+            return st;
     return DS2_OK;
 }
