@@ -115,6 +115,8 @@ install: all
 	install -m 644 $(BUILD)/libds2.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libds2.so $(CUDA_PLUGIN) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(TOOL_BINS) tools/ds2-convert $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/ds2
+	install -m 644 tools/ds2_checkpoint.py tools/ds2gguf.py $(DESTDIR)$(PREFIX)/lib/ds2/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DS2_VERSION_STRING "\(.*\)"/\1/p' include/ds2.h)|' \
 	    -e 's|@LIBS@|$(LDLIBS)|' ds2.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ds2.pc
 
