@@ -92,6 +92,7 @@ test-plain: $(TEST_BINS) tools
 	@fail=0; skipped=; for t in $(TEST_BINS); do echo "== $$t"; CK_FORK=yes $$t; rc=$$?; \
 	  if [ $$rc -eq 77 ]; then echo "SKIPPED: $$t"; skipped="$$skipped $$t"; \
 	  elif [ $$rc -ne 0 ]; then fail=1; fi; done; \
+	  echo "== test/cli.sh"; BUILD=$(BUILD) test/cli.sh || fail=1; \
 	  if [ -n "$$skipped" ]; then echo "== SKIPPED suites:$$skipped"; fi; exit $$fail
 
 test-asan:
