@@ -10,35 +10,16 @@
 #include "check_main.h"
 #include "ds2.h"
 #include "json_min.h"
+#include "test_files.h"
 
 #define GOLDEN_DIR "test/golden/"
 
 static ds2_json_value *golden;
 
-static char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    } else {
-        buf[n] = '\0';
-        *size = (size_t)n;
-    }
-    fclose(f);
-    return buf;
-}
-
 static void load_golden(void)
 {
     size_t n;
-    char *text = read_file(GOLDEN_DIR "golden.json", &n);
+    char *text = test_read_file(GOLDEN_DIR "golden.json", &n);
     ck_assert_msg(text != NULL, "cannot read " GOLDEN_DIR "golden.json (run from the repo root)");
     char err[256];
     golden = ds2_json_parse(text, n, err, sizeof err);
@@ -118,7 +99,7 @@ static double run_case(const ds2_json_value *c, ds2_precision precision, int thr
     ck_assert_int_eq(r[index].n_labels, labels);
     size_t n = (size_t)frames * (size_t)labels, bytes;
     snprintf(path, sizeof path, GOLDEN_DIR "%s", str(c, "probs"));
-    float *want = (float *)read_file(path, &bytes);
+    float *want = (float *)test_read_file(path, &bytes);
     ck_assert_msg(want && bytes == n * sizeof(float), "bad golden probs %s", path);
     double worst = 0;
     for (size_t i = 0; i < n; i++)

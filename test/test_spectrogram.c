@@ -14,6 +14,7 @@
 #include "ds2.h"
 #include "json_min.h"
 #include "spectrogram.h"
+#include "test_files.h"
 
 #define N_FFT 320
 #define HOP 160
@@ -346,22 +347,6 @@ END_TEST
 
 #define GOLDEN_DIR "test/golden/"
 
-/* Whole file, NUL-terminated; *size excludes the NUL. */
-static char *read_text_n(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    *size = fread(buf, 1, (size_t)n, f);
-    buf[*size] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Every utterance in golden.json: the wav through ds2_audio_load and the spectrogram must match
  * the numpy/librosa-semantics spectrogram tools/make-golden stored, within 1e-4. */
 static void check_golden_utterance(const ds2_json_value *u)
@@ -383,7 +368,7 @@ static void check_golden_utterance(const ds2_json_value *u)
     size_t count = (size_t)bins * frames;
     snprintf(path, sizeof path, GOLDEN_DIR "%s", spect->string);
     size_t bytes = 0;
-    char *raw = read_text_n(path, &bytes);
+    char *raw = test_read_file(path, &bytes);
     ck_assert_msg(raw && bytes == count * 4, "%s: %zu bytes, want %zu", path, bytes, count * 4);
     float *want = malloc(count * sizeof(float)), *got = malloc(count * sizeof(float));
     for (size_t i = 0; i < count; i++) { /* little-endian float32 */
@@ -416,7 +401,7 @@ static void check_golden_utterance(const ds2_json_value *u)
 START_TEST(golden_utterances)
 {
     size_t n = 0;
-    char *text = read_text_n(GOLDEN_DIR "golden.json", &n);
+    char *text = test_read_file(GOLDEN_DIR "golden.json", &n);
     ck_assert_msg(text != NULL, GOLDEN_DIR "golden.json missing (run from the repo root)");
     char msg[256];
     ds2_json_value *g = ds2_json_parse(text, n, msg, sizeof msg);
