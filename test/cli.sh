@@ -40,5 +40,19 @@ expect "bad precision" 2 "precision" -- $B/ds2-transcribe -m $M --precision fp8 
 [ -e /dev/nvidia0 ] || expect "gpu without a device" 1 "gpu" -- $B/ds2-transcribe -m $M --device gpu $W
 expect "bench bad manifest" 1 "" -- $B/ds2-bench -q -m $M -e "$T/text.wav" -n 1 -T 1
 expect "convert refuses junk" 1 "ds2-convert" -- tools/ds2-convert "$T/text.wav" "$T/out.gguf"
+# wer-breakdown: per-group rates from a hand-checked two-utterance set.
+mkdir -p "$T/ev"
+printf 'file\tseconds\tvoice\taugment\ttext\n' > "$T/ev/utterances.tsv"
+printf 'wav/a.flac\t1.0\t{"engine": "espeak-ng", "voice": "en+m1"}\t{}\tA B C D\n' >> "$T/ev/utterances.tsv"
+printf 'wav/b.flac\t1.0\t{"engine": "flite", "voice": "slt"}\t{"snr_db": 5}\tHELLO THERE\n' >> "$T/ev/utterances.tsv"
+printf 'x/a.flac\tA B X D\nx/b.flac\tHELO\n' > "$T/hyp.tsv"
+expect "breakdown all" 0 "| all | all | 2 | 6 | 50.00 | 50.00 |" -- tools/wer-breakdown "$T/ev" "$T/hyp.tsv"
+expect "breakdown voice" 0 "| voice | flite slt | 1 | 2 | 100.00 | 60.00 |" -- tools/wer-breakdown "$T/ev" "$T/hyp.tsv"
+expect "breakdown noise" 0 "| noise | no noise | 1 | 4 | 25.00 | 25.00 |" -- tools/wer-breakdown "$T/ev" "$T/hyp.tsv"
+head -1 "$T/hyp.tsv" > "$T/hyp1.tsv"
+expect "breakdown missing hyp" 1 "no transcript for b.flac" -- tools/wer-breakdown "$T/ev" "$T/hyp1.tsv"
+mkdir -p "$T/bad"; echo "not a table" > "$T/bad/utterances.tsv"
+expect "breakdown not a table" 1 "header" -- tools/wer-breakdown "$T/bad" "$T/hyp.tsv"
+expect "breakdown no table" 1 "No such file" -- tools/wer-breakdown "$T/nope" "$T/hyp.tsv"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
