@@ -1,5 +1,5 @@
 # libds2 build. Sources are found by convention, so adding a file needs no edit here:
-#   lib/*.c, kernels/<family>/*.c  -> build/libds2.{a,so}   (only *-avx2.c gets -mavx2 -mfma)
+#   lib/*.c, kernels/*.c, kernels/<family>/*.c -> build/libds2.{a,so} (only *-<isa>.c gets <isa> flags)
 #   cuda/*.cu                      -> build/libds2_cuda.so when nvcc is found (WITH_CUDA=0/1
 #                                     forces); libds2 dlopens it on first GPU use
 #   tools/<name>/*.c               -> build/<name>
@@ -18,7 +18,11 @@ OPT       ?= -O2
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread -Iinclude -Ilib -Ikernels -Itest/common
 CFLAGS    += $(shell pkg-config --cflags sndfile samplerate 2>/dev/null)
-AVX2FLAGS := -mavx2 -mfma -mf16c
+# ISA flags per file, never per build: only a tier's own files may contain its instructions, and
+# the dispatch tables (kernels/cpuinfo.c) decide at run time whether they are called.
+AVX2FLAGS      := -mavx2 -mfma -mf16c
+AVX512FLAGS    := $(AVX2FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq
+AVX512VNNIFLAGS := $(AVX512FLAGS) -mavx512vnni
 LDLIBS    := $(shell pkg-config --libs sndfile samplerate 2>/dev/null || echo -lsndfile -lsamplerate) \
              -lopenblas -lm -lpthread
 ifneq ($(SANITIZE),)
@@ -26,7 +30,7 @@ CFLAGS    += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recove
 LDFLAGS   += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC   := $(wildcard lib/*.c) $(wildcard kernels/*/*.c)
+LIB_SRC   := $(wildcard lib/*.c) $(wildcard kernels/*.c) $(wildcard kernels/*/*.c)
 CUDA_SRC  := $(wildcard cuda/*.cu)
 ifeq ($(WITH_CUDA),1)
 CUDA_PLUGIN := $(BUILD)/libds2_cuda.so
@@ -55,6 +59,14 @@ tests: $(TEST_BINS)
 $(BUILD)/obj/%-avx2.o: %-avx2.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX2FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%-avx512.o: %-avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%-avx512vnni.o: %-avx512vnni.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512VNNIFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

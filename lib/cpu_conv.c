@@ -132,7 +132,7 @@ static ds2_status conv_layer(cpu_session *s, int l, conv_input in, int n_out, fl
                        : conv_layer_im2col(s, c, in, n_out, out, err);
     if (st != DS2_OK)
         return st;
-    ds2_bias_hardtanh_fn epilogue = ds2_bias_hardtanh_get();
+    ds2_conv_bias_hardtanh_ukernel_fn epilogue = ds2_conv_bias_hardtanh_get();
     const size_t ld_c = (size_t)n_out * c->f_out;
     for (int co = 0; co < c->c_out; co++)
         epilogue(1, (int)ld_c, out + co * ld_c, (int)ld_c, c->bias[co], 0.0f, 20.0f,

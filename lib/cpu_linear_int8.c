@@ -2,12 +2,12 @@
  * The int8 linear step (dynamic quantization, kernels/qgemm): weights packed once per model
  * (per-row int8, from f32 or the file's pre-quantized i8 + scale), activations quantized per row
  * on every product, then the output columns split across the session's pool in blocks of
- * DS2_QLINEAR_NR.
+ * DS2_QGEMM_NR.
  */
 #include <stdlib.h>
 
 #include "cpu_internal.h"
-#include "qgemm/qlinear.h"
+#include "qgemm/qgemm.h"
 
 typedef struct int8_scratch {
     void *ws;
@@ -24,11 +24,11 @@ static void scratch_free(void *p)
 
 static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
 {
-    *packed = ds2_qweights_pack(m->rows, m->cols, m->f32, m->f32 ? NULL : m->i8,
-                                m->f32 ? NULL : m->scale, NULL);
+    *packed = ds2_qgemm_weights_pack(m->rows, m->cols, m->f32, m->f32 ? NULL : m->i8,
+                                     m->f32 ? NULL : m->scale, NULL);
     if (!*packed)
         return ds2_fail(err,
-                        m->rows > 0 && m->cols > 0 && m->cols <= DS2_QLINEAR_MAX_K
+                        m->rows > 0 && m->cols > 0 && m->cols <= DS2_QGEMM_MAX_K
                             ? DS2_ERR_OUT_OF_MEMORY
                             : DS2_ERR_INVALID_ARGUMENT,
                         "cpu-int8: cannot pack a %dx%d weight matrix (bad size, non-finite "
@@ -39,12 +39,12 @@ static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
 
 static void unpack(void *packed)
 {
-    ds2_qweights_free(packed);
+    ds2_qgemm_weights_free(packed);
 }
 
 typedef struct compute_job {
-    const ds2_qweights *w;
-    const ds2_qactivations *qa;
+    const ds2_qgemm_weights *w;
+    const ds2_qgemm_acts *qa;
     float *y;
     int ldy, accumulate;
     int failed; /* written only by a failing part; read after the join */
@@ -53,15 +53,15 @@ typedef struct compute_job {
 static void compute_cols(void *ctx, int n0, int n1)
 {
     compute_job *j = ctx;
-    if (ds2_qlinear_compute(j->w, j->qa, j->y, j->ldy, n0, n1, j->accumulate) != 0)
+    if (ds2_qgemm_compute(j->w, j->qa, j->y, j->ldy, n0, n1, j->accumulate) != 0)
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
 }
 
 static ds2_status apply(cpu_session *s, const void *packed, int rows, const float *x, int ldx,
                         float *y, int ldy, int accumulate, ds2_err *err)
 {
-    const ds2_qweights *w = packed;
-    const int n = ds2_qweights_n(w), k = ds2_qweights_k(w);
+    const ds2_qgemm_weights *w = packed;
+    const int n = ds2_qgemm_weights_n(w), k = ds2_qgemm_weights_k(w);
     if (rows <= 0)
         return DS2_OK;
     if (!s->lin_scratch) {
@@ -70,7 +70,7 @@ static ds2_status apply(cpu_session *s, const void *packed, int rows, const floa
         s->lin_scratch_free = scratch_free;
     }
     int8_scratch *sc = s->lin_scratch;
-    size_t need = ds2_qact_workspace_size(rows, k);
+    size_t need = ds2_qgemm_acts_workspace_size(rows, k);
     if (need == 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: a %dx%d product is too large",
                         rows, k);
@@ -83,8 +83,8 @@ static ds2_status apply(cpu_session *s, const void *packed, int rows, const floa
         sc->ws = ws;
         sc->bytes = need;
     }
-    ds2_qactivations qa;
-    if (ds2_qact_quantize(&qa, sc->ws, x, rows, k, ldx) != 0)
+    ds2_qgemm_acts qa;
+    if (ds2_qgemm_acts_quantize(&qa, sc->ws, x, rows, k, ldx) != 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: cannot quantize %dx%d input",
                         rows, k);
     compute_job job = {w, &qa, y, ldy, accumulate, 0};
@@ -92,7 +92,7 @@ static ds2_status apply(cpu_session *s, const void *packed, int rows, const floa
     if ((double)rows * n * k < (1 << 20))
         compute_cols(&job, 0, n);
     else
-        ds2_threadpool_parallel_for(s->pool, n, DS2_QLINEAR_NR, compute_cols, &job);
+        ds2_threadpool_parallel_for(s->pool, n, DS2_QGEMM_NR, compute_cols, &job);
     if (job.failed)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: bad %dx%d product", rows, n);
     return DS2_OK;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "conv/conv.h"
 #include "cpu_internal.h"
 
@@ -189,9 +190,7 @@ END_TEST
 
 START_TEST(epilogue_avx2_exact)
 {
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2"))
-        ck_abort_msg("this CPU lacks AVX2");
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX2);
     for (int cols = 1; cols < 40; cols += 3) {
         int rows = 5, ldi = cols + 2, ldo = cols + 7;
         float *in = malloc(sizeof(float) * rows * ldi);
@@ -199,15 +198,15 @@ START_TEST(epilogue_avx2_exact)
         for (int i = 0; i < rows * ldi; i++)
             in[i] = 30.0f * frand();
         in[0] = 20.0f - 1.5f; /* exactly at the limit after the bias */
-        ds2_bias_hardtanh_ref(rows, cols, in, ldi, 1.5f, 0.0f, 20.0f, r, ldo);
-        ds2_bias_hardtanh_avx2(rows, cols, in, ldi, 1.5f, 0.0f, 20.0f, a, ldo);
+        ds2_conv_bias_hardtanh_ukernel__ref(rows, cols, in, ldi, 1.5f, 0.0f, 20.0f, r, ldo);
+        ds2_conv_bias_hardtanh_ukernel__avx2(rows, cols, in, ldi, 1.5f, 0.0f, 20.0f, a, ldo);
         ck_assert_mem_eq(a, r, sizeof(float) * rows * ldo);
         free(in), free(a), free(r);
     }
 }
 END_TEST
 
-int main(void)
+static Suite *conv_suite(void)
 {
     Suite *s = suite_create("conv");
     TCase *tc = tcase_create("conv");
@@ -215,9 +214,7 @@ int main(void)
     tcase_add_test(tc, conv_matches_direct);
     tcase_add_test(tc, epilogue_avx2_exact);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+DS2_CHECK_MAIN(conv_suite)

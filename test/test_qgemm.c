@@ -6,7 +6,7 @@
  * kernel variant: int32 accumulators must equal an int64 reference exactly; float outputs
  * must equal the scalar epilogue bit for bit and an fp64 dequantized reference within
  * 4·2⁻²⁴·(|acc·sa·sw| + |bias| + |y_old|). Driver tests then cover whole products (tiles,
- * panels, column ranges, strides) against ds2_qlinear_compute_ref.
+ * panels, column ranges, strides) against ds2_qgemm_compute_ref.
  */
 #include <check.h>
 #include <pthread.h>
@@ -92,10 +92,10 @@ typedef struct variant {
 static int variants(variant *v)
 {
     int n = 0;
-    v[n++] = (variant){"gemm-4x16c2-ref", ds2_qgemm_4x16c2__ref, MR};
+    v[n++] = (variant){"gemm-4x16c2-ref", ds2_qgemm_gemm_ukernel_4x16c2__ref, MR};
     if (ds2_qgemm_kernels_avx2()) {
-        v[n++] = (variant){"gemm-4x16c2-avx2", ds2_qgemm_4x16c2__avx2, MR};
-        v[n++] = (variant){"gemv-1x16c2-avx2", ds2_qgemv_1x16c2__avx2, 1};
+        v[n++] = (variant){"gemm-4x16c2-avx2", ds2_qgemm_gemm_ukernel_4x16c2__avx2, MR};
+        v[n++] = (variant){"gemv-1x16c2-avx2", ds2_qgemm_gemv_ukernel_1x16c2__avx2, 1};
     }
     return n;
 }
@@ -143,14 +143,14 @@ static void gemm_tester_run(const gemm_tester *t, const variant *v)
             a[i] = 0x5a5a; /* the stride gap holds junk the kernel must skip */
         for (int i = 0; i < t->m; i++)
             a_scale[i] =
-                ds2_qact_quantize_row__ref(x + (size_t)i * ldx, t->k, kp, a + (size_t)i * lda);
+                ds2_qgemm_quantize_ukernel__ref(x + (size_t)i * ldx, t->k, kp, a + (size_t)i * lda);
         for (int j = 0; j < t->n; j++) {
             for (int k = 0; k < t->k; k++)
                 wq[(size_t)j * t->k + k] = w_value(t->w, &s);
             w_scale[j] = rng_uniform(&s, 0.001f, 0.05f);
             bias[j] = rng_uniform(&s, -1.0f, 1.0f);
         }
-        ds2_qweights *w = ds2_qweights_pack(t->n, t->k, NULL, wq, w_scale, bias);
+        ds2_qgemm_weights *w = ds2_qgemm_weights_pack(t->n, t->k, NULL, wq, w_scale, bias);
         ck_assert_ptr_nonnull(w);
 
         /* int32: exact. */
@@ -191,7 +191,7 @@ static void gemm_tester_run(const gemm_tester *t, const variant *v)
                               "%s: y[%d][%d] off fp64 by %g > %g", v->name, i, j,
                               fabs(y[at] - (prod + bias[j] + old)), tol);
             }
-        ds2_qweights_free(w);
+        ds2_qgemm_weights_free(w);
     }
     free(x), free(a), free(a_scale), free(wq), free(w_scale), free(bias), free(y), free(y_old);
 }
@@ -286,7 +286,7 @@ static void fam_saturation(const variant *v)
             gemm_tester_run(&t, v);
         }
     /* The largest K the API allows: 65536·255·128 just fits in int32. */
-    gemm_tester t = tester(1, 2, DS2_QLINEAR_MAX_K);
+    gemm_tester t = tester(1, 2, DS2_QGEMM_MAX_K);
     t.iterations = 1, t.x = X_MAX_NEG, t.w = W_MIN_NEG;
     gemm_tester_run(&t, v);
 }
@@ -340,7 +340,7 @@ START_TEST(test_quantize_avx2_matches_ref_and_round_trips)
             float *x = malloc(sizeof(float) * k);
             int16_t *q_ref = malloc(sizeof(int16_t) * kp), *q_simd = malloc(sizeof(int16_t) * kp);
             fill_x(x, 1, k, k, ds[di], &s);
-            const float sc = ds2_qact_quantize_row__ref(x, k, kp, q_ref);
+            const float sc = ds2_qgemm_quantize_ukernel__ref(x, k, kp, q_ref);
             ck_assert(sc > 0.0f);
             float lo = 0.0f, hi = 0.0f;
             for (int j = 0; j < k; j++) {
@@ -354,7 +354,7 @@ START_TEST(test_quantize_avx2_matches_ref_and_round_trips)
             for (int j = k; j < kp; j++)
                 ck_assert_int_eq(q_ref[j], 0);
             if (ds2_qgemm_kernels_avx2()) {
-                const float sc2 = ds2_qact_quantize_row__avx2(x, k, kp, q_simd);
+                const float sc2 = ds2_qgemm_quantize_ukernel__avx2(x, k, kp, q_simd);
                 ck_assert(sc2 == sc);
                 ck_assert(memcmp(q_ref, q_simd, sizeof(int16_t) * kp) == 0);
             }
@@ -367,13 +367,13 @@ START_TEST(test_quantize_zero_is_exact_and_nan_is_safe)
 {
     float x[11] = {0.0f, 1.5f, -0.3f, 0.0f, 7.0f, -2.0f, 0.0f, 0.1f, 0.0f, 3.0f, 0.0f};
     int16_t q[16];
-    ds2_qact_quantize_row__ref(x, 11, 16, q);
+    ds2_qgemm_quantize_ukernel__ref(x, 11, 16, q);
     for (int j = 0; j < 11; j++)
         if (x[j] == 0.0f)
             ck_assert_int_eq(q[j], 0);
     x[3] = NAN, x[5] = INFINITY;
     int16_t q2[16];
-    ds2_qact_quantize_row__ref(x, 11, 16, q);
+    ds2_qgemm_quantize_ukernel__ref(x, 11, 16, q);
     const ds2_qgemm_kernels *avx2 = ds2_qgemm_kernels_avx2();
     if (avx2)
         avx2->quantize_row(x, 11, 16, q2); /* must not crash or trip UBSan */
@@ -397,25 +397,25 @@ START_TEST(test_pack_f32_equals_prequantized)
         w[5 * k + j] = 0.0f; /* an all-zero row */
     for (int i = 0; i < n; i++)
         bias[i] = rng_uniform(&s, -1.0f, 1.0f);
-    ck_assert_int_eq(ds2_quantize_weights_ref(n, k, w, q, scale), 0);
-    ds2_qweights *a = ds2_qweights_pack(n, k, w, NULL, NULL, bias);
-    ds2_qweights *b = ds2_qweights_pack(n, k, NULL, q, scale, bias);
+    ck_assert_int_eq(ds2_qgemm_quantize_weights_ref(n, k, w, q, scale), 0);
+    ds2_qgemm_weights *a = ds2_qgemm_weights_pack(n, k, w, NULL, NULL, bias);
+    ds2_qgemm_weights *b = ds2_qgemm_weights_pack(n, k, NULL, q, scale, bias);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(ds2_qweights_bytes(a), ds2_qweights_bytes(b));
+    ck_assert_uint_eq(ds2_qgemm_weights_bytes(a), ds2_qgemm_weights_bytes(b));
     ck_assert(memcmp(a->mem, b->mem, a->bytes - sizeof *a) == 0);
     for (int i = 0; i < n; i++) {
-        ck_assert(ds2_qweights_scale(a, i) == scale[i]);
+        ck_assert(ds2_qgemm_weights_scale(a, i) == scale[i]);
         for (int j = 0; j < k; j++) {
-            const int8_t v = ds2_qweights_get(a, i, j);
+            const int8_t v = ds2_qgemm_weights_get(a, i, j);
             ck_assert_int_eq(v, q[(size_t)i * k + j]);
             ck_assert(v != -128); /* symmetric: -128 is never produced */
             ck_assert(fabsf(w[(size_t)i * k + j] - v * scale[i]) <=
                       0.5f * scale[i] * (1.0f + 1e-5f));
         }
     }
-    ds2_qweights_free(a);
-    ds2_qweights_free(b);
+    ds2_qgemm_weights_free(a);
+    ds2_qgemm_weights_free(b);
     free(w), free(scale), free(q);
 }
 END_TEST
@@ -424,38 +424,38 @@ START_TEST(test_bad_arguments)
 {
     float w[4] = {1, 2, 3, 4}, sc[2] = {1, 1}, bad_sc[2] = {1, -1};
     int8_t q[4] = {1, 2, 3, 4};
-    ck_assert_ptr_null(ds2_qweights_pack(0, 2, w, NULL, NULL, NULL));
-    ck_assert_ptr_null(ds2_qweights_pack(2, 0, w, NULL, NULL, NULL));
-    ck_assert_ptr_null(ds2_qweights_pack(2, DS2_QLINEAR_MAX_K + 1, w, NULL, NULL, NULL));
-    ck_assert_ptr_null(ds2_qweights_pack(2, 2, NULL, NULL, NULL, NULL));
-    ck_assert_ptr_null(ds2_qweights_pack(2, 2, w, q, sc, NULL));
-    ck_assert_ptr_null(ds2_qweights_pack(2, 2, NULL, q, NULL, NULL));
-    ck_assert_ptr_null(ds2_qweights_pack(2, 2, NULL, q, bad_sc, NULL));
+    ck_assert_ptr_null(ds2_qgemm_weights_pack(0, 2, w, NULL, NULL, NULL));
+    ck_assert_ptr_null(ds2_qgemm_weights_pack(2, 0, w, NULL, NULL, NULL));
+    ck_assert_ptr_null(ds2_qgemm_weights_pack(2, DS2_QGEMM_MAX_K + 1, w, NULL, NULL, NULL));
+    ck_assert_ptr_null(ds2_qgemm_weights_pack(2, 2, NULL, NULL, NULL, NULL));
+    ck_assert_ptr_null(ds2_qgemm_weights_pack(2, 2, w, q, sc, NULL));
+    ck_assert_ptr_null(ds2_qgemm_weights_pack(2, 2, NULL, q, NULL, NULL));
+    ck_assert_ptr_null(ds2_qgemm_weights_pack(2, 2, NULL, q, bad_sc, NULL));
     w[2] = NAN;
-    ck_assert_ptr_null(ds2_qweights_pack(2, 2, w, NULL, NULL, NULL));
-    ck_assert_uint_eq(ds2_qact_workspace_size(0, 3), 0);
-    ck_assert_uint_eq(ds2_qact_workspace_size(3, -1), 0);
-    ck_assert_uint_eq(ds2_qact_workspace_size(3, DS2_QLINEAR_MAX_K + 1), 0);
+    ck_assert_ptr_null(ds2_qgemm_weights_pack(2, 2, w, NULL, NULL, NULL));
+    ck_assert_uint_eq(ds2_qgemm_acts_workspace_size(0, 3), 0);
+    ck_assert_uint_eq(ds2_qgemm_acts_workspace_size(3, -1), 0);
+    ck_assert_uint_eq(ds2_qgemm_acts_workspace_size(3, DS2_QGEMM_MAX_K + 1), 0);
 
-    ds2_qweights *pw = ds2_qweights_pack(2, 2, NULL, q, sc, NULL);
+    ds2_qgemm_weights *pw = ds2_qgemm_weights_pack(2, 2, NULL, q, sc, NULL);
     ck_assert_ptr_nonnull(pw);
-    ds2_qactivations qa;
+    ds2_qgemm_acts qa;
     char ws[256];
     float x[6] = {1, 2, 3, 4, 5, 6}, y[8];
-    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, 3, 2, 1), -1); /* ldx < k */
-    ck_assert_int_eq(ds2_qact_quantize(&qa, NULL, x, 3, 2, 2), -1);
-    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, 3, 2, 2), 0);
-    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, 2, 1, 3, 0), -1); /* n_end > n */
-    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, 2, 2, 1, 0), -1); /* begin > end */
-    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, 1, 0, 2, 0), -1); /* ldy < n_end */
-    ck_assert_int_eq(ds2_qlinear_compute(NULL, &qa, y, 2, 0, 2, 0), -1);
-    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, 2, 0, 2, 0), 0);
-    ds2_qactivations qa3;
+    ck_assert_int_eq(ds2_qgemm_acts_quantize(&qa, ws, x, 3, 2, 1), -1); /* ldx < k */
+    ck_assert_int_eq(ds2_qgemm_acts_quantize(&qa, NULL, x, 3, 2, 2), -1);
+    ck_assert_int_eq(ds2_qgemm_acts_quantize(&qa, ws, x, 3, 2, 2), 0);
+    ck_assert_int_eq(ds2_qgemm_compute(pw, &qa, y, 2, 1, 3, 0), -1); /* n_end > n */
+    ck_assert_int_eq(ds2_qgemm_compute(pw, &qa, y, 2, 2, 1, 0), -1); /* begin > end */
+    ck_assert_int_eq(ds2_qgemm_compute(pw, &qa, y, 1, 0, 2, 0), -1); /* ldy < n_end */
+    ck_assert_int_eq(ds2_qgemm_compute(NULL, &qa, y, 2, 0, 2, 0), -1);
+    ck_assert_int_eq(ds2_qgemm_compute(pw, &qa, y, 2, 0, 2, 0), 0);
+    ds2_qgemm_acts qa3;
     char ws3[256];
-    ck_assert_int_eq(ds2_qact_quantize(&qa3, ws3, x, 2, 3, 3), 0);
-    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa3, y, 2, 0, 2, 0), -1); /* k mismatch */
-    ds2_qweights_free(pw);
-    ds2_qweights_free(NULL);
+    ck_assert_int_eq(ds2_qgemm_acts_quantize(&qa3, ws3, x, 2, 3, 3), 0);
+    ck_assert_int_eq(ds2_qgemm_compute(pw, &qa3, y, 2, 0, 2, 0), -1); /* k mismatch */
+    ds2_qgemm_weights_free(pw);
+    ds2_qgemm_weights_free(NULL);
 }
 END_TEST
 
@@ -484,25 +484,24 @@ static void check_qlinear(const qlinear_case *c)
         bias[j] = rng_uniform(&s, -0.5f, 0.5f);
     for (size_t i = 0; i < ny; i++)
         y0[i] = rng_uniform(&s, -1.0f, 1.0f);
-    ds2_qweights *pw = ds2_qweights_pack(c->n, c->k, w, NULL, NULL, bias);
+    ds2_qgemm_weights *pw = ds2_qgemm_weights_pack(c->n, c->k, w, NULL, NULL, bias);
     ck_assert_ptr_nonnull(pw);
-    const size_t wsz = ds2_qact_workspace_size(c->m, c->k);
+    const size_t wsz = ds2_qgemm_acts_workspace_size(c->m, c->k);
     ck_assert_uint_gt(wsz, 0);
     void *ws_ref = malloc(wsz), *ws = malloc(wsz);
-    ds2_qactivations qa_ref, qa;
-    ck_assert_int_eq(ds2_qact_quantize_ref(&qa_ref, ws_ref, x, c->m, c->k, c->ldx), 0);
+    ds2_qgemm_acts qa_ref, qa;
+    ck_assert_int_eq(ds2_qgemm_acts_quantize_ref(&qa_ref, ws_ref, x, c->m, c->k, c->ldx), 0);
     memcpy(y_ref, y0, sizeof(float) * ny);
     ck_assert_int_eq(
-        ds2_qlinear_compute_ref(pw, &qa_ref, y_ref, c->ldy, c->n_begin, c->n_end, c->accumulate),
-        0);
+        ds2_qgemm_compute_ref(pw, &qa_ref, y_ref, c->ldy, c->n_begin, c->n_end, c->accumulate), 0);
 
     const ds2_qgemm_kernels *sets[2] = {ds2_qgemm_kernels_ref(), ds2_qgemm_kernels_avx2()};
     for (int v = 0; v < 2 && sets[v]; v++) {
-        ck_assert_int_eq(ds2_qact_quantize_with(sets[v], &qa, ws, x, c->m, c->k, c->ldx), 0);
+        ck_assert_int_eq(ds2_qgemm_acts_quantize_with(sets[v], &qa, ws, x, c->m, c->k, c->ldx), 0);
         ck_assert(memcmp(qa.q, qa_ref.q, sizeof(int16_t) * (size_t)c->m * qa.kp) == 0);
         memcpy(y, y0, sizeof(float) * ny);
-        ck_assert_int_eq(ds2_qlinear_compute_with(sets[v], pw, &qa, y, c->ldy, c->n_begin, c->n_end,
-                                                  c->accumulate),
+        ck_assert_int_eq(ds2_qgemm_compute_with(sets[v], pw, &qa, y, c->ldy, c->n_begin, c->n_end,
+                                                c->accumulate),
                          0);
         for (int i = 0; i < c->m; i++)
             for (int j = 0; j < c->ldy; j++) {
@@ -519,11 +518,12 @@ static void check_qlinear(const qlinear_case *c)
     for (int i = 0; i < c->m; i++)
         for (int j = c->n_begin; j < c->n_end; j++) {
             double exact = 0.0, bound = 0.0, mag = 0.0;
-            const double sw = ds2_qweights_scale(pw, j), sx = qa_ref.scale[i];
+            const double sw = ds2_qgemm_weights_scale(pw, j), sx = qa_ref.scale[i];
             for (int k = 0; k < c->k; k++) {
                 const double xv = x[(size_t)i * c->ldx + k], wv = w[(size_t)j * c->k + k];
                 exact += xv * wv;
-                bound += fabs(xv) * sw * 0.5 + sx * 0.5 * fabs(ds2_qweights_get(pw, j, k) * sw);
+                bound +=
+                    fabs(xv) * sw * 0.5 + sx * 0.5 * fabs(ds2_qgemm_weights_get(pw, j, k) * sw);
                 mag += fabs(xv * wv);
             }
             const size_t at = (size_t)i * c->ldy + j;
@@ -532,7 +532,7 @@ static void check_qlinear(const qlinear_case *c)
             ck_assert_msg(fabs(y_ref[at] - want) <= bound, "y[%d][%d] = %g, float %g, bound %g", i,
                           j, y_ref[at], want, bound);
         }
-    ds2_qweights_free(pw);
+    ds2_qgemm_weights_free(pw);
     free(x), free(w), free(bias), free(y0), free(y_ref), free(y), free(ws_ref), free(ws);
 }
 
@@ -585,17 +585,17 @@ START_TEST(test_rows_do_not_depend_on_batch)
         x[i] = rng_uniform(&s, -1.0f, 1.0f) * (float)(1 + (i / k) * 10);
     for (int i = 0; i < n * k; i++)
         w[i] = rng_uniform(&s, -1.0f, 1.0f);
-    ds2_qweights *pw = ds2_qweights_pack(n, k, w, NULL, NULL, NULL);
-    void *ws = malloc(ds2_qact_workspace_size(m, k));
-    ds2_qactivations qa;
-    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, m, k, k), 0);
-    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y, n, 0, n, 0), 0);
+    ds2_qgemm_weights *pw = ds2_qgemm_weights_pack(n, k, w, NULL, NULL, NULL);
+    void *ws = malloc(ds2_qgemm_acts_workspace_size(m, k));
+    ds2_qgemm_acts qa;
+    ck_assert_int_eq(ds2_qgemm_acts_quantize(&qa, ws, x, m, k, k), 0);
+    ck_assert_int_eq(ds2_qgemm_compute(pw, &qa, y, n, 0, n, 0), 0);
     for (int i = 0; i < m; i++) {
-        ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x + (size_t)i * k, 1, k, k), 0);
-        ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y1, n, 0, n, 0), 0);
+        ck_assert_int_eq(ds2_qgemm_acts_quantize(&qa, ws, x + (size_t)i * k, 1, k, k), 0);
+        ck_assert_int_eq(ds2_qgemm_compute(pw, &qa, y1, n, 0, n, 0), 0);
         ck_assert(memcmp(y1, y + (size_t)i * n, sizeof y1) == 0);
     }
-    ds2_qweights_free(pw);
+    ds2_qgemm_weights_free(pw);
     free(x), free(w), free(ws);
 }
 END_TEST
@@ -607,13 +607,14 @@ START_TEST(test_quantize_row_ranges)
     float x[9 * 21];
     for (int i = 0; i < m * k; i++)
         x[i] = rng_uniform(&s, -4.0f, 2.0f);
-    void *a = malloc(ds2_qact_workspace_size(m, k)), *b = malloc(ds2_qact_workspace_size(m, k));
-    ds2_qactivations qa, qb;
-    ck_assert_int_eq(ds2_qact_quantize(&qa, a, x, m, k, k), 0);
-    ck_assert_int_eq(ds2_qact_init(&qb, b, m, k), 0);
-    ck_assert_int_eq(ds2_qact_quantize_rows(&qb, x, k, 4, m), 0);
-    ck_assert_int_eq(ds2_qact_quantize_rows(&qb, x, k, 0, 4), 0);
-    ck_assert_int_eq(ds2_qact_quantize_rows(&qb, x, k, 0, m + 1), -1);
+    void *a = malloc(ds2_qgemm_acts_workspace_size(m, k)),
+         *b = malloc(ds2_qgemm_acts_workspace_size(m, k));
+    ds2_qgemm_acts qa, qb;
+    ck_assert_int_eq(ds2_qgemm_acts_quantize(&qa, a, x, m, k, k), 0);
+    ck_assert_int_eq(ds2_qgemm_acts_init(&qb, b, m, k), 0);
+    ck_assert_int_eq(ds2_qgemm_acts_quantize_rows(&qb, x, k, 4, m), 0);
+    ck_assert_int_eq(ds2_qgemm_acts_quantize_rows(&qb, x, k, 0, 4), 0);
+    ck_assert_int_eq(ds2_qgemm_acts_quantize_rows(&qb, x, k, 0, m + 1), -1);
     ck_assert(memcmp(qa.q, qb.q, sizeof(int16_t) * m * qa.kp) == 0);
     ck_assert(memcmp(qa.scale, qb.scale, sizeof(float) * m) == 0);
     free(a), free(b);
@@ -621,8 +622,8 @@ START_TEST(test_quantize_row_ranges)
 END_TEST
 
 typedef struct split_job {
-    const ds2_qweights *w;
-    const ds2_qactivations *qa;
+    const ds2_qgemm_weights *w;
+    const ds2_qgemm_acts *qa;
     float *y;
     int ldy, n_begin, n_end, rc;
 } split_job;
@@ -630,7 +631,7 @@ typedef struct split_job {
 static void *split_worker(void *arg)
 {
     split_job *j = arg;
-    j->rc = ds2_qlinear_compute(j->w, j->qa, j->y, j->ldy, j->n_begin, j->n_end, 1);
+    j->rc = ds2_qgemm_compute(j->w, j->qa, j->y, j->ldy, j->n_begin, j->n_end, 1);
     return NULL;
 }
 
@@ -647,14 +648,14 @@ START_TEST(test_threads_split_columns)
         w[i] = rng_uniform(&s, -1.0f, 1.0f);
     for (int i = 0; i < m * ldy; i++)
         y0[i] = rng_uniform(&s, -1.0f, 1.0f);
-    ds2_qweights *pw = ds2_qweights_pack(n, k, w, NULL, NULL, NULL);
+    ds2_qgemm_weights *pw = ds2_qgemm_weights_pack(n, k, w, NULL, NULL, NULL);
     char ws[4096];
-    ck_assert_uint_le(ds2_qact_workspace_size(m, k), sizeof ws);
-    ds2_qactivations qa;
-    ck_assert_int_eq(ds2_qact_quantize(&qa, ws, x, m, k, k), 0);
+    ck_assert_uint_le(ds2_qgemm_acts_workspace_size(m, k), sizeof ws);
+    ds2_qgemm_acts qa;
+    ck_assert_int_eq(ds2_qgemm_acts_quantize(&qa, ws, x, m, k, k), 0);
     memcpy(y1, y0, sizeof y0);
     memcpy(y2, y0, sizeof y0);
-    ck_assert_int_eq(ds2_qlinear_compute(pw, &qa, y1, ldy, 0, n, 1), 0);
+    ck_assert_int_eq(ds2_qgemm_compute(pw, &qa, y1, ldy, 0, n, 1), 0);
     const int cuts[] = {0, 16, 37, 70};
     split_job jobs[3];
     pthread_t th[3];
@@ -667,7 +668,7 @@ START_TEST(test_threads_split_columns)
         ck_assert_int_eq(jobs[t].rc, 0);
     }
     ck_assert(memcmp(y1, y2, sizeof y1) == 0);
-    ds2_qweights_free(pw);
+    ds2_qgemm_weights_free(pw);
 }
 END_TEST
 
@@ -679,7 +680,7 @@ START_TEST(test_thread_ranges_tile_the_columns)
             int next = 0, widest = 0, narrowest = ns[i];
             for (int t = 0; t < threads; t++) {
                 int lo, hi;
-                ds2_qlinear_thread_range(ns[i], threads, t, &lo, &hi);
+                ds2_qgemm_thread_range(ns[i], threads, t, &lo, &hi);
                 ck_assert_int_eq(lo, next);
                 ck_assert_int_le(lo, hi);
                 ck_assert(lo % NR == 0 || lo == ns[i]);
@@ -692,7 +693,7 @@ START_TEST(test_thread_ranges_tile_the_columns)
                 ck_assert_int_le(widest - narrowest, NR);
         }
     int lo = 5, hi = 5;
-    ds2_qlinear_thread_range(10, 2, 2, &lo, &hi);
+    ds2_qgemm_thread_range(10, 2, 2, &lo, &hi);
     ck_assert(lo == 0 && hi == 0);
 }
 END_TEST
@@ -731,7 +732,7 @@ static Suite *qgemm_suite(void)
 
 int main(void)
 {
-    printf("qgemm kernels on this CPU: %s\n", ds2_qlinear_isa());
+    printf("qgemm kernels on this CPU: %s\n", ds2_qgemm_isa());
     SRunner *r = srunner_create(qgemm_suite());
     srunner_run_all(r, CK_NORMAL);
     const int failed = srunner_ntests_failed(r);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "rnn/rnn.h"
 
 #define EPS 1e-6
@@ -33,26 +34,20 @@ static float *rand_vec(int n, float scale)
     return v;
 }
 
-static void require_avx2(void)
-{
-    if (!ds2_rnn_kernels_avx2_usable())
-        ck_abort_msg("this CPU lacks AVX2/FMA: AVX2 cells cannot be tested here");
-}
-
 START_TEST(tanh_cell)
 {
-    require_avx2();
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX2);
     for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++)
         for (size_t ni = 0; ni < sizeof sizes / sizeof sizes[0]; ni++) {
             int n = sizes[ni];
             float *pre = rand_vec(n, scales[si]), *a = rand_vec(n, 1), *r = rand_vec(n, 1);
-            ds2_tanh_cell_ref(n, pre, r);
-            ds2_tanh_cell_avx2(n, pre, a);
+            ds2_rnn_tanh_ukernel__ref(n, pre, r);
+            ds2_rnn_tanh_ukernel__avx2(n, pre, a);
             for (int j = 0; j < n; j++)
                 ck_assert_msg(fabs((double)a[j] - r[j]) <= 3 * EPS * fabs(r[j]) + 1e-37,
                               "n=%d tanh(%g): avx2 %.9g ref %.9g", n, pre[j], a[j], r[j]);
             /* in place (pre == h) gives the same */
-            ds2_tanh_cell_avx2(n, pre, pre);
+            ds2_rnn_tanh_ukernel__avx2(n, pre, pre);
             ck_assert_mem_eq(pre, a, sizeof(float) * n);
             free(pre), free(a), free(r);
         }
@@ -61,7 +56,7 @@ END_TEST
 
 START_TEST(lstm_cell)
 {
-    require_avx2();
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX2);
     for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++)
         for (size_t ni = 0; ni < sizeof sizes / sizeof sizes[0]; ni++) {
             int n = sizes[ni], stride = n + 5; /* gates not adjacent: catches stride misuse */
@@ -71,8 +66,8 @@ START_TEST(lstm_cell)
             float *hr = rand_vec(n, 1), *ha = rand_vec(n, 1);
             memcpy(cr, c0, sizeof(float) * n);
             memcpy(ca, c0, sizeof(float) * n);
-            ds2_lstm_cell_ref(n, stride, g, cr, hr);
-            ds2_lstm_cell_avx2(n, stride, g, ca, ha);
+            ds2_rnn_lstm_ukernel__ref(n, stride, g, cr, hr);
+            ds2_rnn_lstm_ukernel__avx2(n, stride, g, ca, ha);
             for (int j = 0; j < n; j++) {
                 double bc = 3 * EPS * (fabs(c0[j]) + 1) + 1e-37;
                 ck_assert_msg(fabs((double)ca[j] - cr[j]) <= bc, "n=%d c[%d]: %.9g vs %.9g", n, j,
@@ -87,7 +82,7 @@ END_TEST
 
 START_TEST(gru_cell)
 {
-    require_avx2();
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX2);
     for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++)
         for (size_t ni = 0; ni < sizeof sizes / sizeof sizes[0]; ni++) {
             int n = sizes[ni], stride = n + 3;
@@ -96,8 +91,8 @@ START_TEST(gru_cell)
             float *hr = malloc(sizeof(float) * n), *ha = malloc(sizeof(float) * n);
             memcpy(hr, h0, sizeof(float) * n);
             memcpy(ha, h0, sizeof(float) * n);
-            ds2_gru_cell_ref(n, stride, xg, hg, hr);
-            ds2_gru_cell_avx2(n, stride, xg, hg, ha);
+            ds2_rnn_gru_ukernel__ref(n, stride, xg, hg, hr);
+            ds2_rnn_gru_ukernel__avx2(n, stride, xg, hg, ha);
             for (int j = 0; j < n; j++) {
                 double b = 8 * EPS * (1 + fabs(hg[2 * stride + j]) + fabs(h0[j])) + 1e-37;
                 ck_assert_msg(fabs((double)ha[j] - hr[j]) <= b, "n=%d h[%d]: %.9g vs %.9g", n, j,
@@ -111,13 +106,14 @@ END_TEST
 /* Saturated inputs: results must stay finite and hit the limits exactly as the reference. */
 START_TEST(extremes)
 {
-    require_avx2();
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX2);
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX2);
     const float v[] = {-1e30f, -200.0f, -88.5f, -30.0f, -1e-30f, 0.0f,  1e-30f, 30.0f,
                        88.5f,  200.0f,  1e30f,  -9.0f,  9.0f,    1e-7f, -1e-7f, 0.3f};
     int n = sizeof v / sizeof v[0];
     float a[16], r[16];
-    ds2_tanh_cell_ref(n, v, r);
-    ds2_tanh_cell_avx2(n, v, a);
+    ds2_rnn_tanh_ukernel__ref(n, v, r);
+    ds2_rnn_tanh_ukernel__avx2(n, v, a);
     for (int j = 0; j < n; j++) {
         ck_assert(isfinite(a[j]));
         ck_assert_msg(fabs((double)a[j] - r[j]) <= 3 * EPS * fabs(r[j]) + 1e-37,
@@ -126,8 +122,8 @@ START_TEST(extremes)
     float g[4 * 16], ca[16] = {0}, cr[16] = {0}, ha[16], hr[16];
     for (int k = 0; k < 4; k++)
         memcpy(g + k * 16, v, sizeof v);
-    ds2_lstm_cell_ref(n, 16, g, cr, hr);
-    ds2_lstm_cell_avx2(n, 16, g, ca, ha);
+    ds2_rnn_lstm_ukernel__ref(n, 16, g, cr, hr);
+    ds2_rnn_lstm_ukernel__avx2(n, 16, g, ca, ha);
     for (int j = 0; j < n; j++) {
         ck_assert(isfinite(ca[j]) && isfinite(ha[j]));
         ck_assert_msg(fabs((double)ha[j] - hr[j]) <= 6 * EPS + 1e-37, "lstm(%g): %.9g vs %.9g",
@@ -143,12 +139,12 @@ START_TEST(dispatch)
     ck_assert_ptr_nonnull(k->lstm);
     ck_assert_ptr_nonnull(k->gru);
     ck_assert_ptr_nonnull(k->tanh);
-    ck_assert_str_eq(k->isa, ds2_rnn_kernels_avx2_usable() ? "avx2" : "ref");
+    ck_assert_str_eq(k->isa, ds2_cpu_has(DS2_ISA_AVX2) ? "avx2" : "ref");
     ck_assert_ptr_eq(k, ds2_rnn_kernels_get());
 }
 END_TEST
 
-int main(void)
+static Suite *rnn_cells_suite(void)
 {
     Suite *s = suite_create("rnn_cells");
     TCase *tc = tcase_create("cells");
@@ -158,9 +154,7 @@ int main(void)
     tcase_add_test(tc, extremes);
     tcase_add_test(tc, dispatch);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+DS2_CHECK_MAIN(rnn_cells_suite)

@@ -2,8 +2,8 @@
 
 #include <immintrin.h>
 
-void ds2_bias_hardtanh_avx2(int rows, int cols, const float *in, int ldi, float bias, float lo,
-                            float hi, float *out, int ldo)
+void ds2_conv_bias_hardtanh_ukernel__avx2(int rows, int cols, const float *in, int ldi, float bias,
+                                          float lo, float hi, float *out, int ldo)
 {
     __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     for (int r = 0; r < rows; r++) {

@@ -1,7 +1,7 @@
 #include "conv/conv.h"
 
-void ds2_bias_hardtanh_ref(int rows, int cols, const float *in, int ldi, float bias, float lo,
-                           float hi, float *out, int ldo)
+void ds2_conv_bias_hardtanh_ukernel__ref(int rows, int cols, const float *in, int ldi, float bias,
+                                         float lo, float hi, float *out, int ldo)
 {
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < cols; j++) {

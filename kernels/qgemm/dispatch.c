@@ -1,21 +1,22 @@
-/* The qgemm kernel table: reference entries, overridden once (pthread_once + cpuid) by the
- * best ISA this CPU runs. Packing is ISA independent, so the choice never affects data. */
+/* The qgemm kernel table: reference entries, overridden once (pthread_once) by the best tier
+ * kernels/cpuinfo.c finds. Packing is ISA independent, so the choice never affects data. */
 #include <pthread.h>
 
+#include "cpuinfo.h"
 #include "qgemm/ukernels.h"
 
 static const ds2_qgemm_kernels ref_kernels = {
     .isa = "ref",
-    .gemm = ds2_qgemm_4x16c2__ref,
-    .gemv = ds2_qgemm_4x16c2__ref,
-    .quantize_row = ds2_qact_quantize_row__ref,
+    .gemm = ds2_qgemm_gemm_ukernel_4x16c2__ref,
+    .gemv = ds2_qgemm_gemm_ukernel_4x16c2__ref,
+    .quantize_row = ds2_qgemm_quantize_ukernel__ref,
 };
 
 static const ds2_qgemm_kernels avx2_kernels = {
     .isa = "avx2",
-    .gemm = ds2_qgemm_4x16c2__avx2,
-    .gemv = ds2_qgemv_1x16c2__avx2,
-    .quantize_row = ds2_qact_quantize_row__avx2,
+    .gemm = ds2_qgemm_gemm_ukernel_4x16c2__avx2,
+    .gemv = ds2_qgemm_gemv_ukernel_1x16c2__avx2,
+    .quantize_row = ds2_qgemm_quantize_ukernel__avx2,
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -24,8 +25,7 @@ static int have_avx2;
 
 static void detect(void)
 {
-    __builtin_cpu_init();
-    have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    have_avx2 = ds2_cpu_has(DS2_ISA_AVX2);
     if (have_avx2)
         best = &avx2_kernels;
 }
@@ -47,7 +47,7 @@ const ds2_qgemm_kernels *ds2_qgemm_kernels_best(void)
     return best;
 }
 
-const char *ds2_qlinear_isa(void)
+const char *ds2_qgemm_isa(void)
 {
     return ds2_qgemm_kernels_best()->isa;
 }

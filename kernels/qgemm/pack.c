@@ -6,7 +6,7 @@
 
 #include "qgemm/ukernels.h"
 
-int ds2_quantize_weights_ref(int n, int k, const float *w, int8_t *q, float *scale)
+int ds2_qgemm_quantize_weights_ref(int n, int k, const float *w, int8_t *q, float *scale)
 {
     for (int i = 0; i < n; i++) {
         const float *row = w + (size_t)i * k;
@@ -29,7 +29,7 @@ int ds2_quantize_weights_ref(int n, int k, const float *w, int8_t *q, float *sca
 
 static int args_ok(int n, int k, const float *w_f32, const int8_t *w_i8, const float *scale)
 {
-    if (n <= 0 || k <= 0 || k > DS2_QLINEAR_MAX_K || n > INT32_MAX - DS2_QGEMM_NR)
+    if (n <= 0 || k <= 0 || k > DS2_QGEMM_MAX_K || n > INT32_MAX - DS2_QGEMM_NR)
         return 0;
     if ((w_f32 != NULL) == (w_i8 != NULL))
         return 0;
@@ -42,14 +42,14 @@ static int args_ok(int n, int k, const float *w_f32, const int8_t *w_i8, const f
     return 1;
 }
 
-static ds2_qweights *alloc_packed(int n, int k)
+static ds2_qgemm_weights *alloc_packed(int n, int k)
 {
     const int kp = (k + DS2_QGEMM_KR - 1) / DS2_QGEMM_KR * DS2_QGEMM_KR;
     const int n_blocks = (n + DS2_QGEMM_NR - 1) / DS2_QGEMM_NR;
     const size_t ncols = (size_t)n_blocks * DS2_QGEMM_NR;
     const size_t wbytes = ncols * (size_t)kp; /* multiple of 128: keeps the floats aligned */
     const size_t bytes = wbytes + 2 * ncols * sizeof(float);
-    ds2_qweights *w = calloc(1, sizeof *w);
+    ds2_qgemm_weights *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     if (posix_memalign(&w->mem, 64, bytes) != 0) {
@@ -68,7 +68,7 @@ static ds2_qweights *alloc_packed(int n, int k)
     return w;
 }
 
-static void pack_row(ds2_qweights *w, int n, const int8_t *q)
+static void pack_row(ds2_qgemm_weights *w, int n, const int8_t *q)
 {
     int8_t *block = w->packed + (size_t)(n / DS2_QGEMM_NR) * w->kp * DS2_QGEMM_NR;
     const int col = n % DS2_QGEMM_NR;
@@ -76,8 +76,8 @@ static void pack_row(ds2_qweights *w, int n, const int8_t *q)
         block[(size_t)(j / 2) * 2 * DS2_QGEMM_NR + col * 2 + j % 2] = q[j];
 }
 
-ds2_qweights *ds2_qweights_pack(int n, int k, const float *w_f32, const int8_t *w_i8,
-                                const float *scale, const float *bias)
+ds2_qgemm_weights *ds2_qgemm_weights_pack(int n, int k, const float *w_f32, const int8_t *w_i8,
+                                          const float *scale, const float *bias)
 {
     if (!args_ok(n, k, w_f32, w_i8, scale))
         return NULL;
@@ -85,19 +85,20 @@ ds2_qweights *ds2_qweights_pack(int n, int k, const float *w_f32, const int8_t *
         for (int i = 0; i < n; i++)
             if (!isfinite(bias[i]))
                 return NULL;
-    ds2_qweights *w = alloc_packed(n, k);
+    ds2_qgemm_weights *w = alloc_packed(n, k);
     if (!w)
         return NULL;
     int8_t *row = w_f32 ? malloc((size_t)k) : NULL;
     if (w_f32 && !row) {
-        ds2_qweights_free(w);
+        ds2_qgemm_weights_free(w);
         return NULL;
     }
     for (int i = 0; i < n; i++) {
         const int8_t *q = w_i8 ? w_i8 + (size_t)i * k : row;
-        if (w_f32 && ds2_quantize_weights_ref(1, k, w_f32 + (size_t)i * k, row, &w->scale[i])) {
+        if (w_f32 &&
+            ds2_qgemm_quantize_weights_ref(1, k, w_f32 + (size_t)i * k, row, &w->scale[i])) {
             free(row);
-            ds2_qweights_free(w);
+            ds2_qgemm_weights_free(w);
             return NULL;
         }
         if (w_i8)
@@ -109,7 +110,7 @@ ds2_qweights *ds2_qweights_pack(int n, int k, const float *w_f32, const int8_t *
     return w;
 }
 
-void ds2_qweights_free(ds2_qweights *w)
+void ds2_qgemm_weights_free(ds2_qgemm_weights *w)
 {
     if (!w)
         return;
@@ -117,22 +118,22 @@ void ds2_qweights_free(ds2_qweights *w)
     free(w);
 }
 
-size_t ds2_qweights_bytes(const ds2_qweights *w)
+size_t ds2_qgemm_weights_bytes(const ds2_qgemm_weights *w)
 {
     return w ? w->bytes : 0;
 }
 
-int ds2_qweights_n(const ds2_qweights *w)
+int ds2_qgemm_weights_n(const ds2_qgemm_weights *w)
 {
     return w ? w->n : 0;
 }
 
-int ds2_qweights_k(const ds2_qweights *w)
+int ds2_qgemm_weights_k(const ds2_qgemm_weights *w)
 {
     return w ? w->k : 0;
 }
 
-int8_t ds2_qweights_get(const ds2_qweights *w, int n, int k)
+int8_t ds2_qgemm_weights_get(const ds2_qgemm_weights *w, int n, int k)
 {
     if (!w || n < 0 || n >= w->n || k < 0 || k >= w->k)
         return 0;
@@ -140,7 +141,7 @@ int8_t ds2_qweights_get(const ds2_qweights *w, int n, int k)
     return block[(size_t)(k / 2) * 2 * DS2_QGEMM_NR + (n % DS2_QGEMM_NR) * 2 + k % 2];
 }
 
-float ds2_qweights_scale(const ds2_qweights *w, int n)
+float ds2_qgemm_weights_scale(const ds2_qgemm_weights *w, int n)
 {
     return w && n >= 0 && n < w->n ? w->scale[n] : 0.0f;
 }

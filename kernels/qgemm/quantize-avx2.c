@@ -1,4 +1,4 @@
-/* AVX2 version of ds2_qact_quantize_row__ref: same operations in the same order, so the two
+/* AVX2 version of ds2_qgemm_quantize_ukernel__ref: same operations in the same order, so the two
  * produce identical int16 rows and scales. */
 #include <immintrin.h>
 #include <math.h>
@@ -28,7 +28,7 @@ static float hmax(__m256 v)
     return _mm_cvtss_f32(m);
 }
 
-float ds2_qact_quantize_row__avx2(const float *x, int k, int kp, int16_t *q)
+float ds2_qgemm_quantize_ukernel__avx2(const float *x, int k, int kp, int16_t *q)
 {
     /* min_ps/max_ps return the second operand when either is NaN: the running value. */
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();

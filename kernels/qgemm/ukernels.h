@@ -10,13 +10,12 @@
 #ifndef DS2_QGEMM_UKERNELS_H
 #define DS2_QGEMM_UKERNELS_H
 
-#include "qgemm/qlinear.h"
+#include "qgemm/qgemm.h"
 
 #define DS2_QGEMM_MR 4
-#define DS2_QGEMM_NR DS2_QLINEAR_NR
 #define DS2_QGEMM_KR 8
 
-struct ds2_qweights {
+struct ds2_qgemm_weights {
     int n, k, kp, n_blocks;
     int8_t *packed; /* [n_blocks][kp/2][NR][2] */
     float *scale;   /* [n_blocks·NR] */
@@ -43,23 +42,26 @@ typedef void (*ds2_qgemm_ukernel_fn)(int mr, int kp, const int16_t *a, size_t ld
                                      float *y, size_t ldy, int32_t *acc, const ds2_qgemm_params *p);
 
 /* Quantizes one row: x [k] -> q [kp] (zero padded), returns the row scale. */
-typedef float (*ds2_qact_row_fn)(const float *x, int k, int kp, int16_t *q);
+typedef float (*ds2_qgemm_quantize_ukernel_fn)(const float *x, int k, int kp, int16_t *q);
 
 typedef struct ds2_qgemm_kernels {
     const char *isa;
     ds2_qgemm_ukernel_fn gemm; /* mr 1..MR */
     ds2_qgemm_ukernel_fn gemv; /* mr == 1 */
-    ds2_qact_row_fn quantize_row;
+    ds2_qgemm_quantize_ukernel_fn quantize_row;
 } ds2_qgemm_kernels;
 
-void ds2_qgemm_4x16c2__ref(int mr, int kp, const int16_t *a, size_t lda, const int8_t *w, float *y,
-                           size_t ldy, int32_t *acc, const ds2_qgemm_params *p);
-void ds2_qgemm_4x16c2__avx2(int mr, int kp, const int16_t *a, size_t lda, const int8_t *w, float *y,
-                            size_t ldy, int32_t *acc, const ds2_qgemm_params *p);
-void ds2_qgemv_1x16c2__avx2(int mr, int kp, const int16_t *a, size_t lda, const int8_t *w, float *y,
-                            size_t ldy, int32_t *acc, const ds2_qgemm_params *p);
-float ds2_qact_quantize_row__ref(const float *x, int k, int kp, int16_t *q);
-float ds2_qact_quantize_row__avx2(const float *x, int k, int kp, int16_t *q);
+void ds2_qgemm_gemm_ukernel_4x16c2__ref(int mr, int kp, const int16_t *a, size_t lda,
+                                        const int8_t *w, float *y, size_t ldy, int32_t *acc,
+                                        const ds2_qgemm_params *p);
+void ds2_qgemm_gemm_ukernel_4x16c2__avx2(int mr, int kp, const int16_t *a, size_t lda,
+                                         const int8_t *w, float *y, size_t ldy, int32_t *acc,
+                                         const ds2_qgemm_params *p);
+void ds2_qgemm_gemv_ukernel_1x16c2__avx2(int mr, int kp, const int16_t *a, size_t lda,
+                                         const int8_t *w, float *y, size_t ldy, int32_t *acc,
+                                         const ds2_qgemm_params *p);
+float ds2_qgemm_quantize_ukernel__ref(const float *x, int k, int kp, int16_t *q);
+float ds2_qgemm_quantize_ukernel__avx2(const float *x, int k, int kp, int16_t *q);
 
 /* The scalar epilogue of one value, shared by the reference paths so they agree bit for bit
  * with the SIMD ones (same operations, same order, no FMA). */
@@ -73,11 +75,11 @@ const ds2_qgemm_kernels *ds2_qgemm_kernels_ref(void);
 const ds2_qgemm_kernels *ds2_qgemm_kernels_avx2(void); /* NULL when the CPU lacks AVX2+FMA */
 const ds2_qgemm_kernels *ds2_qgemm_kernels_best(void);
 
-/* ds2_qlinear_compute / ds2_qact_quantize with an explicit kernel set. */
-int ds2_qlinear_compute_with(const ds2_qgemm_kernels *kt, const ds2_qweights *w,
-                             const ds2_qactivations *qa, float *y, int ldy, int n_begin, int n_end,
-                             int accumulate);
-int ds2_qact_quantize_with(const ds2_qgemm_kernels *kt, ds2_qactivations *qa, void *workspace,
-                           const float *x, int m, int k, int ldx);
+/* ds2_qgemm_compute / ds2_qgemm_acts_quantize with an explicit kernel set. */
+int ds2_qgemm_compute_with(const ds2_qgemm_kernels *kt, const ds2_qgemm_weights *w,
+                           const ds2_qgemm_acts *qa, float *y, int ldy, int n_begin, int n_end,
+                           int accumulate);
+int ds2_qgemm_acts_quantize_with(const ds2_qgemm_kernels *kt, ds2_qgemm_acts *qa, void *workspace,
+                                 const float *x, int m, int k, int ldx);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "qgemm/qlinear.h"
+#include "qgemm/qgemm.h"
 
 static double uniform(unsigned *s)
 {
@@ -66,10 +66,10 @@ void accuracy_report(void)
     double *ref = malloc(sizeof(double) * m * n);
     int16_t *q = malloc(sizeof(int16_t) * m * kp);
     float *qs = malloc(sizeof(float) * m);
-    void *ws = malloc(ds2_qact_workspace_size(m, k));
+    void *ws = malloc(ds2_qgemm_acts_workspace_size(m, k));
     for (size_t i = 0; i < (size_t)n * k; i++)
         w[i] = (float)((uniform(&s) - 0.5) * 0.2 * (1.0 + 3.0 * (i / k % 4 == 0)));
-    ds2_qweights *pw = ds2_qweights_pack(n, k, w, NULL, NULL, NULL);
+    ds2_qgemm_weights *pw = ds2_qgemm_weights_pack(n, k, w, NULL, NULL, NULL);
     printf("accuracy: relative RMS error vs fp64, M=%d K=%d N=%d, row magnitudes spread 100x\n", m,
            k, n);
     printf("%-36s %10s %10s %10s %10s\n", "X rows", "per-row", "worst row", "per-tensor",
@@ -88,17 +88,17 @@ void accuracy_report(void)
                     acc += (double)x[(size_t)i * k + t] * w[(size_t)j * k + t];
                 ref[(size_t)i * n + j] = acc;
             }
-        ds2_qactivations qa;
-        ds2_qact_quantize(&qa, ws, x, m, k, k);
-        ds2_qlinear_compute(pw, &qa, y, n, 0, n, 0);
+        ds2_qgemm_acts qa;
+        ds2_qgemm_acts_quantize(&qa, ws, x, m, k, k);
+        ds2_qgemm_compute(pw, &qa, y, n, 0, n, 0);
         quantize_per_tensor(x, m, k, kp, q, qs);
-        const ds2_qactivations qt = {m, k, kp, q, qs};
-        ds2_qlinear_compute(pw, &qt, y2, n, 0, n, 0);
+        const ds2_qgemm_acts qt = {m, k, kp, q, qs};
+        ds2_qgemm_compute(pw, &qt, y2, n, 0, n, 0);
         printf("%-36s %10.2e %10.2e %10.2e %10.2e\n",
                signed_x ? "symmetric [-a, a] (LSTM h)" : "non-negative [0, a] (conv/hardtanh)",
                rel_rms(y, ref, (size_t)m * n), worst_row(y, ref, m, n),
                rel_rms(y2, ref, (size_t)m * n), worst_row(y2, ref, m, n));
     }
-    ds2_qweights_free(pw);
+    ds2_qgemm_weights_free(pw);
     free(w), free(x), free(y), free(y2), free(ref), free(q), free(qs), free(ws);
 }

@@ -8,7 +8,7 @@
  * --accuracy: only the per-row vs per-tensor error table (accuracy.c).
  *
  * For each N×K weight (N = gates·H, K = input or hidden size) and M rows of X: median time of
- * y = X·Wᵀ with int8 (quantize X + ds2_qlinear_compute split by 16-aligned column ranges over
+ * y = X·Wᵀ with int8 (quantize X + ds2_qgemm_compute split by 16-aligned column ranges over
  * a spinning pthread pool) and with cblas_sgemm (cblas_sgemv for M = 1, openblas threads set
  * to the same count). "warm" reuses one weight copy; "cold" cycles through enough copies
  * (≥ 64 MiB) that the weights come from DRAM, as XNNPACK's benchmarks do. For M = 1 the
@@ -23,7 +23,7 @@
 
 #include "accuracy.h"
 #include "pool.h"
-#include "qgemm/qlinear.h"
+#include "qgemm/qgemm.h"
 
 #define COLD_BYTES ((size_t)64 << 20)
 #define MAX_SAMPLES 2000
@@ -52,8 +52,8 @@ typedef struct bench_case {
     const float *x;
     float *y;
     /* int8 */
-    ds2_qweights **qw;
-    ds2_qactivations qa;
+    ds2_qgemm_weights **qw;
+    ds2_qgemm_acts qa;
     void *ws;
     /* fp32 */
     float **fw;
@@ -65,13 +65,13 @@ static void int8_columns(void *arg, int t, int nt)
 {
     bench_case *c = arg;
     int lo, hi;
-    ds2_qlinear_thread_range(c->n, nt, t, &lo, &hi);
-    ds2_qlinear_compute(c->qw[c->current], &c->qa, c->y, c->n, lo, hi, 0);
+    ds2_qgemm_thread_range(c->n, nt, t, &lo, &hi);
+    ds2_qgemm_compute(c->qw[c->current], &c->qa, c->y, c->n, lo, hi, 0);
 }
 
 static void run_int8(bench_case *c)
 {
-    ds2_qact_quantize(&c->qa, c->ws, c->x, c->m, c->k, c->k);
+    ds2_qgemm_acts_quantize(&c->qa, c->ws, c->x, c->m, c->k, c->k);
     pool_run(c->pool, int8_columns, c);
 }
 
@@ -132,12 +132,12 @@ static void bench_shape(int n, int k, const int *ms, int n_ms, int max_threads, 
     c.qw = calloc((size_t)copies_i8, sizeof *c.qw);
     c.fw = calloc((size_t)copies_f32, sizeof *c.fw);
     for (int i = 0; i < copies_i8; i++)
-        c.qw[i] = ds2_qweights_pack(n, k, w, NULL, NULL, NULL);
+        c.qw[i] = ds2_qgemm_weights_pack(n, k, w, NULL, NULL, NULL);
     for (int i = 0; i < copies_f32; i++) {
         c.fw[i] = malloc(f32_bytes);
         memcpy(c.fw[i], w, f32_bytes);
     }
-    c.ws = malloc(ds2_qact_workspace_size(max_m, k));
+    c.ws = malloc(ds2_qgemm_acts_workspace_size(max_m, k));
     for (int mi = 0; mi < n_ms; mi++)
         for (int t = 1; t <= max_threads; t++) {
             c.m = ms[mi];
@@ -163,7 +163,7 @@ static void bench_shape(int n, int k, const int *ms, int n_ms, int max_threads, 
             }
         }
     for (int i = 0; i < copies_i8; i++)
-        ds2_qweights_free(c.qw[i]);
+        ds2_qgemm_weights_free(c.qw[i]);
     for (int i = 0; i < copies_f32; i++)
         free(c.fw[i]);
     free(c.qw), free(c.fw), free(c.ws), free(w), free(x), free(y);
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
             load[0] = NAN;
         fclose(f);
     }
-    printf("ds2-kernel-bench: int8 kernels '%s', OpenBLAS %s\n", ds2_qlinear_isa(),
+    printf("ds2-kernel-bench: int8 kernels '%s', OpenBLAS %s\n", ds2_qgemm_isa(),
            openblas_get_config());
     printf("load average %.2f %.2f %.2f; median (and best) of repeats, ~%.0f ms per cell, %s "
            "time; GOP/s = 2MNK/t\n",

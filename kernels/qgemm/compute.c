@@ -5,7 +5,7 @@
 /* Activation rows kept hot in L2 while a weight block (≤ 64 KiB) sits in L1/L2. */
 #define PANEL_BYTES (192 * 1024)
 
-static int compute_args_ok(const ds2_qweights *w, const ds2_qactivations *qa, const float *y,
+static int compute_args_ok(const ds2_qgemm_weights *w, const ds2_qgemm_acts *qa, const float *y,
                            int ldy, int n_begin, int n_end)
 {
     if (!w || !qa || !y || !qa->q || !qa->scale || qa->k != w->k || qa->kp != w->kp || qa->m <= 0)
@@ -15,9 +15,9 @@ static int compute_args_ok(const ds2_qweights *w, const ds2_qactivations *qa, co
     return qa->m == 1 || ldy >= n_end;
 }
 
-int ds2_qlinear_compute_with(const ds2_qgemm_kernels *kt, const ds2_qweights *w,
-                             const ds2_qactivations *qa, float *y, int ldy, int n_begin, int n_end,
-                             int accumulate)
+int ds2_qgemm_compute_with(const ds2_qgemm_kernels *kt, const ds2_qgemm_weights *w,
+                           const ds2_qgemm_acts *qa, float *y, int ldy, int n_begin, int n_end,
+                           int accumulate)
 {
     if (!kt || !compute_args_ok(w, qa, y, ldy, n_begin, n_end))
         return -1;
@@ -50,14 +50,14 @@ int ds2_qlinear_compute_with(const ds2_qgemm_kernels *kt, const ds2_qweights *w,
     return 0;
 }
 
-int ds2_qlinear_compute(const ds2_qweights *w, const ds2_qactivations *qa, float *y, int ldy,
-                        int n_begin, int n_end, int accumulate)
+int ds2_qgemm_compute(const ds2_qgemm_weights *w, const ds2_qgemm_acts *qa, float *y, int ldy,
+                      int n_begin, int n_end, int accumulate)
 {
-    return ds2_qlinear_compute_with(ds2_qgemm_kernels_best(), w, qa, y, ldy, n_begin, n_end,
-                                    accumulate);
+    return ds2_qgemm_compute_with(ds2_qgemm_kernels_best(), w, qa, y, ldy, n_begin, n_end,
+                                  accumulate);
 }
 
-void ds2_qlinear_thread_range(int n, int n_threads, int t, int *n_begin, int *n_end)
+void ds2_qgemm_thread_range(int n, int n_threads, int t, int *n_begin, int *n_end)
 {
     *n_begin = *n_end = 0;
     if (n <= 0 || n_threads <= 0 || t < 0 || t >= n_threads)
@@ -69,8 +69,8 @@ void ds2_qlinear_thread_range(int n, int n_threads, int t, int *n_begin, int *n_
     *n_end = (int)(hi < n ? hi : n);
 }
 
-int ds2_qlinear_compute_ref(const ds2_qweights *w, const ds2_qactivations *qa, float *y, int ldy,
-                            int n_begin, int n_end, int accumulate)
+int ds2_qgemm_compute_ref(const ds2_qgemm_weights *w, const ds2_qgemm_acts *qa, float *y, int ldy,
+                          int n_begin, int n_end, int accumulate)
 {
     if (!compute_args_ok(w, qa, y, ldy, n_begin, n_end))
         return -1;
@@ -79,7 +79,7 @@ int ds2_qlinear_compute_ref(const ds2_qweights *w, const ds2_qactivations *qa, f
             const int16_t *a = qa->q + (size_t)i * qa->kp;
             int32_t acc = 0;
             for (int k = 0; k < qa->k; k++)
-                acc += a[k] * ds2_qweights_get(w, j, k);
+                acc += a[k] * ds2_qgemm_weights_get(w, j, k);
             const float v = ds2_qgemm_dequant(acc, qa->scale[i], w->scale[j], w->bias[j]);
             float *out = y + (size_t)i * ldy + j;
             *out = accumulate ? *out + v : v;

@@ -3,8 +3,9 @@
 
 #include "qgemm/ukernels.h"
 
-void ds2_qgemm_4x16c2__ref(int mr, int kp, const int16_t *a, size_t lda, const int8_t *w, float *y,
-                           size_t ldy, int32_t *acc, const ds2_qgemm_params *p)
+void ds2_qgemm_gemm_ukernel_4x16c2__ref(int mr, int kp, const int16_t *a, size_t lda,
+                                        const int8_t *w, float *y, size_t ldy, int32_t *acc,
+                                        const ds2_qgemm_params *p)
 {
     int32_t c[DS2_QGEMM_MR][DS2_QGEMM_NR];
     memset(c, 0, sizeof c);
