@@ -82,20 +82,24 @@ static int8_t w_value(w_dist d, uint32_t *s)
     }
 }
 
-/* The kernel set variants every tester runs: ref always, avx2 where the CPU has it. */
+/* The microkernel variants every tester runs: each kernel of every kernel set this CPU has
+ * (ref, ref-c4 always; avx2, avx512vnni where present), with the set's layout and format. */
 typedef struct variant {
     const char *name;
+    const ds2_qgemm_kernels *set;
     ds2_qgemm_ukernel_fn fn;
     int max_mr;
 } variant;
 
 static int variants(variant *v)
 {
+    const ds2_qgemm_kernels *sets[8];
+    const int ns = ds2_qgemm_kernel_sets(sets, 8);
     int n = 0;
-    v[n++] = (variant){"gemm-4x16c2-ref", ds2_qgemm_gemm_ukernel_4x16c2__ref, MR};
-    if (ds2_qgemm_kernels_avx2()) {
-        v[n++] = (variant){"gemm-4x16c2-avx2", ds2_qgemm_gemm_ukernel_4x16c2__avx2, MR};
-        v[n++] = (variant){"gemv-1x16c2-avx2", ds2_qgemm_gemv_ukernel_1x16c2__avx2, 1};
+    for (int i = 0; i < ns; i++) {
+        v[n++] = (variant){sets[i]->isa, sets[i], sets[i]->gemm, MR};
+        if (sets[i]->gemv != sets[i]->gemm)
+            v[n++] = (variant){sets[i]->isa, sets[i], sets[i]->gemv, 1};
     }
     return n;
 }
@@ -103,8 +107,9 @@ static int variants(variant *v)
 /* ------------------------------------------------------------------ gemm_tester */
 
 typedef struct gemm_tester {
-    int m; /* tile rows, 1..MR */
-    int n; /* weight rows (output columns) packed, 1..NR */
+    int m;      /* tile rows, 1..MR */
+    int blocks; /* column blocks in the call, 1..the set's max_blocks (0: 1) */
+    int n;      /* weight rows (output columns) packed, 1..NR·blocks */
     int k;
     int n_first, n_count; /* columns stored; default (n_count 0): all n */
     int x_pad, a_pad;     /* extra row stride of X (floats) and of the quantized rows */
@@ -123,53 +128,64 @@ static gemm_tester tester(int m, int n, int k)
 
 static void gemm_tester_run(const gemm_tester *t, const variant *v)
 {
-    if (t->m > v->max_mr)
+    const int nb = t->blocks > 1 ? t->blocks : 1;
+    if (t->m > v->max_mr || nb > v->set->max_blocks)
         return;
+    const int u8 = v->set->format == DS2_QGEMM_ACTS_U8;
+    const size_t elem = u8 ? 1 : sizeof(int16_t);
+    const int ncols = nb * NR;
     uint32_t s = t->seed ^ (uint32_t)(t->m * 7919 + t->n * 104729 + t->k);
     const int kp = (t->k + DS2_QGEMM_KR - 1) / DS2_QGEMM_KR * DS2_QGEMM_KR;
-    const int ldx = t->k + t->x_pad, lda = kp + t->a_pad, ldy = NR + t->y_pad;
-    const int n_first = t->n_count ? t->n_first : 0, n_count = t->n_count ? t->n_count : t->n;
+    const int ldx = t->k + t->x_pad, lda = kp + t->a_pad, ldy = ncols + t->y_pad;
+    const int n_first = t->n_count ? t->n_first : 0, n_count = t->n_count ? t->n_count : ncols;
     float *x = malloc(sizeof(float) * (size_t)t->m * ldx);
-    int16_t *a = malloc(sizeof(int16_t) * (size_t)t->m * lda);
+    char *a = malloc(elem * (size_t)t->m * lda);
     float *a_scale = malloc(sizeof(float) * t->m);
+    int32_t a_zero[MR];
     int8_t *wq = malloc((size_t)t->n * t->k);
     float *w_scale = malloc(sizeof(float) * t->n), *bias = malloc(sizeof(float) * t->n);
     float *y = malloc(sizeof(float) * (size_t)t->m * ldy),
           *y_old = malloc(sizeof(float) * (size_t)t->m * ldy);
-    int32_t acc[MR * NR];
+    int32_t acc[MR * NR * DS2_QGEMM_MAX_BLOCKS];
     for (int it = 0; it < t->iterations; it++) {
         fill_x(x, t->m, t->k, ldx, t->x, &s);
-        for (size_t i = 0; i < (size_t)t->m * lda; i++)
-            a[i] = 0x5a5a; /* the stride gap holds junk the kernel must skip */
+        memset(a, 0x5a, elem * (size_t)t->m * lda); /* the stride gap holds junk to skip */
         for (int i = 0; i < t->m; i++)
-            a_scale[i] =
-                ds2_qgemm_quantize_ukernel__ref(x + (size_t)i * ldx, t->k, kp, a + (size_t)i * lda);
+            a_scale[i] = v->set->quantize(x + (size_t)i * ldx, t->k, kp, a + (size_t)i * lda * elem,
+                                          &a_zero[i]);
         for (int j = 0; j < t->n; j++) {
             for (int k = 0; k < t->k; k++)
                 wq[(size_t)j * t->k + k] = w_value(t->w, &s);
             w_scale[j] = rng_uniform(&s, 0.001f, 0.05f);
             bias[j] = rng_uniform(&s, -1.0f, 1.0f);
         }
-        ds2_qgemm_weights *w = ds2_qgemm_weights_pack(t->n, t->k, NULL, wq, w_scale, bias);
+        ds2_qgemm_weights *w =
+            ds2_qgemm_weights_pack_with(v->set, t->n, t->k, NULL, wq, w_scale, bias);
         ck_assert_ptr_nonnull(w);
+        ds2_qgemm_params p = {a_scale, w->scale, w->bias, a_zero, w->colsum, n_first, n_count,
+                              t->accumulate, nb, (size_t)kp * NR};
 
-        /* int32: exact. */
+        /* int32: exact Σ (q − z)·w. */
         memset(acc, 0xab, sizeof acc);
-        v->fn(t->m, kp, a, (size_t)lda, w->packed, NULL, 0, acc, NULL);
+        v->fn(t->m, kp, a, (size_t)lda, w->packed, NULL, 0, acc, &p);
         for (int i = 0; i < t->m; i++)
-            for (int j = 0; j < NR; j++) {
+            for (int j = 0; j < ncols; j++) {
                 int64_t want = 0;
-                for (int k = 0; k < t->k && j < t->n; k++)
-                    want += (int64_t)a[(size_t)i * lda + k] * wq[(size_t)j * t->k + k];
-                ck_assert_msg(acc[i * NR + j] == want,
-                              "%s m=%d n=%d k=%d x=%d w=%d: acc[%d][%d] = %d, want %lld", v->name,
-                              t->m, t->n, t->k, t->x, t->w, i, j, acc[i * NR + j], (long long)want);
+                for (int k = 0; k < t->k && j < t->n; k++) {
+                    const size_t at = (size_t)i * lda + k;
+                    const int64_t centred = u8 ? (int64_t)((uint8_t *)a)[at] - a_zero[i]
+                                               : ((int16_t *)a)[at];
+                    want += centred * wq[(size_t)j * t->k + k];
+                }
+                ck_assert_msg(acc[i * ncols + j] == want,
+                              "%s m=%d nb=%d n=%d k=%d x=%d w=%d: acc[%d][%d] = %d, want %lld",
+                              v->name, t->m, nb, t->n, t->k, t->x, t->w, i, j, acc[i * ncols + j],
+                              (long long)want);
             }
 
         /* float: bit-exact to the scalar epilogue, within rounding of fp64. */
         for (size_t i = 0; i < (size_t)t->m * ldy; i++)
             y[i] = y_old[i] = rng_uniform(&s, -2.0f, 2.0f);
-        const ds2_qgemm_params p = {a_scale, w->scale, w->bias, n_first, n_count, t->accumulate};
         v->fn(t->m, kp, a, (size_t)lda, w->packed, y + n_first, (size_t)ldy, NULL, &p);
         for (int i = 0; i < t->m; i++)
             for (int j = 0; j < ldy; j++) {
@@ -179,17 +195,18 @@ static void gemm_tester_run(const gemm_tester *t, const variant *v)
                                   i, j);
                     continue;
                 }
-                const int32_t c = acc[i * NR + j];
-                const float e = ds2_qgemm_dequant(c, a_scale[i], w_scale[j], bias[j]);
+                const int32_t c = acc[i * ncols + j];
+                const float e = ds2_qgemm_dequant(c, a_scale[i], w->scale[j], w->bias[j]);
                 const float want = t->accumulate ? y_old[at] + e : e;
                 ck_assert_msg(y[at] == want, "%s m=%d k=%d: y[%d][%d] = %.9g, want %.9g", v->name,
                               t->m, t->k, i, j, y[at], want);
-                const double prod = (double)c * a_scale[i] * w_scale[j];
+                const double prod = (double)c * a_scale[i] * w->scale[j];
                 const double old = t->accumulate ? y_old[at] : 0.0;
-                const double tol = 4.0 * ldexp(1.0, -24) * (fabs(prod) + fabs(bias[j]) + fabs(old));
-                ck_assert_msg(fabs(y[at] - (prod + bias[j] + old)) <= tol,
+                const double tol =
+                    4.0 * ldexp(1.0, -24) * (fabs(prod) + fabs(w->bias[j]) + fabs(old));
+                ck_assert_msg(fabs(y[at] - (prod + w->bias[j] + old)) <= tol,
                               "%s: y[%d][%d] off fp64 by %g > %g", v->name, i, j,
-                              fabs(y[at] - (prod + bias[j] + old)), tol);
+                              fabs(y[at] - (prod + w->bias[j] + old)), tol);
             }
         ds2_qgemm_weights_free(w);
     }
@@ -201,7 +218,7 @@ typedef void (*family_fn)(const variant *v);
 
 static void run_family(family_fn f)
 {
-    variant v[4];
+    variant v[16];
     const int nv = variants(v);
     for (int i = 0; i < nv; i++)
         f(&v[i]);
@@ -258,6 +275,22 @@ static void fam_zero_points(const variant *v)
             gemm_tester t = tester(m, NR, 77);
             t.x = xs[i];
             gemm_tester_run(&t, v);
+        }
+}
+
+static void fam_blocks(const variant *v)
+{
+    /* Several column blocks per call (VNNI: up to 64 columns), the last one short of columns. */
+    for (int nb = 2; nb <= DS2_QGEMM_MAX_BLOCKS; nb++)
+        for (int m = 1; m <= MR; m++) {
+            const int ks[] = {8, 19, 1024};
+            for (size_t i = 0; i < 3; i++) {
+                gemm_tester t = tester(m, nb * NR - (m == 2 ? 5 : 0), ks[i]);
+                t.blocks = nb;
+                t.accumulate = m % 2;
+                t.y_pad = 3;
+                gemm_tester_run(&t, v);
+            }
         }
 }
 
@@ -321,6 +354,11 @@ START_TEST(test_ukernel_accumulate)
     run_family(fam_accumulate);
 }
 END_TEST
+START_TEST(test_ukernel_blocks)
+{
+    run_family(fam_blocks);
+}
+END_TEST
 START_TEST(test_ukernel_saturation)
 {
     run_family(fam_saturation);
@@ -339,8 +377,16 @@ START_TEST(test_quantize_avx2_matches_ref_and_round_trips)
             const int k = ks[ki], kp = (k + 7) / 8 * 8;
             float *x = malloc(sizeof(float) * k);
             int16_t *q_ref = malloc(sizeof(int16_t) * kp), *q_simd = malloc(sizeof(int16_t) * kp);
+            uint8_t *u_ref = malloc(kp), *u_simd = malloc(kp);
             fill_x(x, 1, k, k, ds[di], &s);
-            const float sc = ds2_qgemm_quantize_ukernel__ref(x, k, kp, q_ref);
+            int32_t z, z2, zu, zu2;
+            const float sc = ds2_qgemm_quantize_s16_ukernel__ref(x, k, kp, q_ref, &z);
+            /* U8 holds the same integers plus the zero point, 0 in the padding. */
+            ck_assert(ds2_qgemm_quantize_u8_ukernel__ref(x, k, kp, u_ref, &zu) == sc);
+            ck_assert_int_eq(zu, z);
+            ck_assert(z >= 0 && z <= 255);
+            for (int j = 0; j < kp; j++)
+                ck_assert_int_eq(j < k ? u_ref[j] - z : u_ref[j], q_ref[j]);
             ck_assert(sc > 0.0f);
             float lo = 0.0f, hi = 0.0f;
             for (int j = 0; j < k; j++) {
@@ -353,12 +399,18 @@ START_TEST(test_quantize_avx2_matches_ref_and_round_trips)
             ck_assert(hi - lo <= 255.0f * sc * (1.0f + 1e-6f)); /* the range uses 8 bits */
             for (int j = k; j < kp; j++)
                 ck_assert_int_eq(q_ref[j], 0);
-            if (ds2_qgemm_kernels_avx2()) {
-                const float sc2 = ds2_qgemm_quantize_ukernel__avx2(x, k, kp, q_simd);
+            if (ds2_cpu_has(DS2_ISA_AVX2)) {
+                const float sc2 = ds2_qgemm_quantize_s16_ukernel__avx2(x, k, kp, q_simd, &z2);
                 ck_assert(sc2 == sc);
+                ck_assert_int_eq(z2, z);
                 ck_assert(memcmp(q_ref, q_simd, sizeof(int16_t) * kp) == 0);
+                ck_assert(ds2_qgemm_quantize_u8_ukernel__avx2(x, k, kp, u_simd, &zu2) == sc);
+                ck_assert_int_eq(zu2, z);
+                ck_assert(memcmp(u_ref, u_simd, kp) == 0);
+            } else if (ki == 0 && di == 0) {
+                printf("skipped: AVX2 quantizers: this CPU lacks avx2\n");
             }
-            free(x), free(q_ref), free(q_simd);
+            free(x), free(q_ref), free(q_simd), free(u_ref), free(u_simd);
         }
 }
 END_TEST
@@ -367,18 +419,23 @@ START_TEST(test_quantize_zero_is_exact_and_nan_is_safe)
 {
     float x[11] = {0.0f, 1.5f, -0.3f, 0.0f, 7.0f, -2.0f, 0.0f, 0.1f, 0.0f, 3.0f, 0.0f};
     int16_t q[16];
-    ds2_qgemm_quantize_ukernel__ref(x, 11, 16, q);
+    int32_t z;
+    ds2_qgemm_quantize_s16_ukernel__ref(x, 11, 16, q, &z);
     for (int j = 0; j < 11; j++)
         if (x[j] == 0.0f)
             ck_assert_int_eq(q[j], 0);
     x[3] = NAN, x[5] = INFINITY;
-    int16_t q2[16];
-    ds2_qgemm_quantize_ukernel__ref(x, 11, 16, q);
-    const ds2_qgemm_kernels *avx2 = ds2_qgemm_kernels_avx2();
-    if (avx2)
-        avx2->quantize_row(x, 11, 16, q2); /* must not crash or trip UBSan */
+    ds2_qgemm_quantize_s16_ukernel__ref(x, 11, 16, q, &z);
     for (int j = 0; j < 16; j++)
         ck_assert(q[j] >= -255 && q[j] <= 255);
+    /* Every set's quantizer must not crash or trip UBSan on NaN/Inf. */
+    const ds2_qgemm_kernels *sets[8];
+    const int ns = ds2_qgemm_kernel_sets(sets, 8);
+    for (int i = 0; i < ns; i++) {
+        int16_t q2[16];
+        sets[i]->quantize(x, 11, 16, q2, &z);
+        ck_assert(z >= 0 && z <= 255);
+    }
 }
 END_TEST
 
@@ -495,14 +552,27 @@ static void check_qlinear(const qlinear_case *c)
     ck_assert_int_eq(
         ds2_qgemm_compute_ref(pw, &qa_ref, y_ref, c->ldy, c->n_begin, c->n_end, c->accumulate), 0);
 
-    const ds2_qgemm_kernels *sets[2] = {ds2_qgemm_kernels_ref(), ds2_qgemm_kernels_avx2()};
-    for (int v = 0; v < 2 && sets[v]; v++) {
+    const ds2_qgemm_kernels *sets[8];
+    const int ns = ds2_qgemm_kernel_sets(sets, 8);
+    for (int v = 0; v < ns; v++) {
         ck_assert_int_eq(ds2_qgemm_acts_quantize_with(sets[v], &qa, ws, x, c->m, c->k, c->ldx), 0);
-        ck_assert(memcmp(qa.q, qa_ref.q, sizeof(int16_t) * (size_t)c->m * qa.kp) == 0);
+        for (int i = 0; i < c->m; i++)
+            for (int j = 0; j < qa.kp; j++) {
+                const size_t at = (size_t)i * qa.kp + j;
+                const int r = ((const int16_t *)qa_ref.q)[at];
+                const int q = qa.format == DS2_QGEMM_ACTS_U8
+                                  ? (j < c->k ? ((const uint8_t *)qa.q)[at] - qa.zero[i] : 0)
+                                  : ((const int16_t *)qa.q)[at];
+                ck_assert_int_eq(q, r);
+            }
+        ds2_qgemm_weights *pv =
+            ds2_qgemm_weights_pack_with(sets[v], c->n, c->k, w, NULL, NULL, bias);
+        ck_assert_ptr_nonnull(pv);
         memcpy(y, y0, sizeof(float) * ny);
-        ck_assert_int_eq(ds2_qgemm_compute_with(sets[v], pw, &qa, y, c->ldy, c->n_begin, c->n_end,
+        ck_assert_int_eq(ds2_qgemm_compute_with(sets[v], pv, &qa, y, c->ldy, c->n_begin, c->n_end,
                                                 c->accumulate),
                          0);
+        ds2_qgemm_weights_free(pv);
         for (int i = 0; i < c->m; i++)
             for (int j = 0; j < c->ldy; j++) {
                 const size_t at = (size_t)i * c->ldy + j;
@@ -615,8 +685,11 @@ START_TEST(test_quantize_row_ranges)
     ck_assert_int_eq(ds2_qgemm_acts_quantize_rows(&qb, x, k, 4, m), 0);
     ck_assert_int_eq(ds2_qgemm_acts_quantize_rows(&qb, x, k, 0, 4), 0);
     ck_assert_int_eq(ds2_qgemm_acts_quantize_rows(&qb, x, k, 0, m + 1), -1);
-    ck_assert(memcmp(qa.q, qb.q, sizeof(int16_t) * m * qa.kp) == 0);
+    ck_assert_int_eq(qa.format, qb.format);
+    const size_t elem = qa.format == DS2_QGEMM_ACTS_U8 ? 1 : sizeof(int16_t);
+    ck_assert(memcmp(qa.q, qb.q, elem * m * qa.kp) == 0);
     ck_assert(memcmp(qa.scale, qb.scale, sizeof(float) * m) == 0);
+    ck_assert(memcmp(qa.zero, qb.zero, sizeof(int32_t) * m) == 0);
     free(a), free(b);
 }
 END_TEST
@@ -710,6 +783,7 @@ static Suite *qgemm_suite(void)
     tcase_add_test(u, test_ukernel_zero_points);
     tcase_add_test(u, test_ukernel_accumulate);
     tcase_add_test(u, test_ukernel_saturation);
+    tcase_add_test(u, test_ukernel_blocks);
     suite_add_tcase(s, u);
     TCase *q = tcase_create("quantize-pack");
     tcase_add_test(q, test_quantize_avx2_matches_ref_and_round_trips);

@@ -58,10 +58,11 @@ static inline __attribute__((always_inline)) void tile(const int ROWS, int kp, c
         ds2_qgemm_store_row_avx2(c30, c31, 3, y + 3 * ldy, acc, p);
 }
 
-void ds2_qgemm_gemm_ukernel_4x16c2__avx2(int mr, int kp, const int16_t *a, size_t lda,
+void ds2_qgemm_gemm_ukernel_4x16c2__avx2(int mr, int kp, const void *a_, size_t lda,
                                          const int8_t *w, float *y, size_t ldy, int32_t *acc,
                                          const ds2_qgemm_params *p)
 {
+    const int16_t *a = a_;
     switch (mr) {
     case 1:
         tile(1, kp, a, lda, w, y, ldy, acc, p);

@@ -3,10 +3,11 @@
 
 #include "qgemm/ukernels.h"
 
-void ds2_qgemm_gemm_ukernel_4x16c2__ref(int mr, int kp, const int16_t *a, size_t lda,
-                                        const int8_t *w, float *y, size_t ldy, int32_t *acc,
+void ds2_qgemm_gemm_ukernel_4x16c2__ref(int mr, int kp, const void *a_, size_t lda, const int8_t *w,
+                                        float *y, size_t ldy, int32_t *acc,
                                         const ds2_qgemm_params *p)
 {
+    const int16_t *a = a_;
     int32_t c[DS2_QGEMM_MR][DS2_QGEMM_NR];
     memset(c, 0, sizeof c);
     for (int k = 0; k < kp; k += 2, w += 2 * DS2_QGEMM_NR)

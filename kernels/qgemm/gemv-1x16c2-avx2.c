@@ -26,10 +26,11 @@ static inline __m256i bcast_pair(const int16_t *a)
         C1 = _mm256_add_epi32(C1, _mm256_madd_epi16(x, wh));                                       \
     } while (0)
 
-void ds2_qgemm_gemv_ukernel_1x16c2__avx2(int mr, int kp, const int16_t *a, size_t lda,
+void ds2_qgemm_gemv_ukernel_1x16c2__avx2(int mr, int kp, const void *a_, size_t lda,
                                          const int8_t *w, float *y, size_t ldy, int32_t *acc,
                                          const ds2_qgemm_params *p)
 {
+    const int16_t *a = a_;
     (void)mr; /* always 1 */
     (void)lda;
     (void)ldy;

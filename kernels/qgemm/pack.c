@@ -1,4 +1,5 @@
-/* Weight quantization (per output row, symmetric int8) and packing into NR-column blocks. */
+/* Weight quantization (per output row, symmetric int8) and packing into NR-column blocks in the
+ * kernel set's layout (C2 or C4, kernels/qgemm/ukernels.h), with C4's column sums. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,13 +43,13 @@ static int args_ok(int n, int k, const float *w_f32, const int8_t *w_i8, const f
     return 1;
 }
 
-static ds2_qgemm_weights *alloc_packed(int n, int k)
+static ds2_qgemm_weights *alloc_packed(int n, int k, ds2_qgemm_layout layout)
 {
     const int kp = (k + DS2_QGEMM_KR - 1) / DS2_QGEMM_KR * DS2_QGEMM_KR;
     const int n_blocks = (n + DS2_QGEMM_NR - 1) / DS2_QGEMM_NR;
     const size_t ncols = (size_t)n_blocks * DS2_QGEMM_NR;
     const size_t wbytes = ncols * (size_t)kp; /* multiple of 128: keeps the floats aligned */
-    const size_t bytes = wbytes + 2 * ncols * sizeof(float);
+    const size_t bytes = wbytes + 2 * ncols * sizeof(float) + ncols * sizeof(int32_t);
     ds2_qgemm_weights *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
@@ -64,28 +65,48 @@ static ds2_qgemm_weights *alloc_packed(int n, int k)
     w->packed = w->mem;
     w->scale = (float *)((char *)w->mem + wbytes);
     w->bias = w->scale + ncols;
+    w->layout = layout;
+    w->colsum = layout == DS2_QGEMM_LAYOUT_C4 ? (int32_t *)(w->bias + ncols) : NULL;
     w->bytes = bytes + sizeof *w;
     return w;
+}
+
+/* Byte offset of weight (n, k) inside its column block. */
+static size_t packed_offset(ds2_qgemm_layout layout, int col, int k)
+{
+    if (layout == DS2_QGEMM_LAYOUT_C4)
+        return (size_t)(k / 4) * 4 * DS2_QGEMM_NR + (size_t)col * 4 + (size_t)(k % 4);
+    return (size_t)(k / 2) * 2 * DS2_QGEMM_NR + (size_t)col * 2 + (size_t)(k % 2);
 }
 
 static void pack_row(ds2_qgemm_weights *w, int n, const int8_t *q)
 {
     int8_t *block = w->packed + (size_t)(n / DS2_QGEMM_NR) * w->kp * DS2_QGEMM_NR;
     const int col = n % DS2_QGEMM_NR;
-    for (int j = 0; j < w->k; j++)
-        block[(size_t)(j / 2) * 2 * DS2_QGEMM_NR + col * 2 + j % 2] = q[j];
+    const int g = w->layout == DS2_QGEMM_LAYOUT_C4 ? 4 : 2; /* consecutive k per column group */
+    int32_t sum = 0;
+    for (int j = 0; j < w->k; j += g) {
+        int8_t *dst = block + packed_offset(w->layout, col, j);
+        for (int t = 0; t < g && j + t < w->k; t++) {
+            dst[t] = q[j + t];
+            sum += q[j + t];
+        }
+    }
+    if (w->colsum)
+        w->colsum[n] = sum;
 }
 
-ds2_qgemm_weights *ds2_qgemm_weights_pack(int n, int k, const float *w_f32, const int8_t *w_i8,
-                                          const float *scale, const float *bias)
+ds2_qgemm_weights *ds2_qgemm_weights_pack_with(const ds2_qgemm_kernels *kt, int n, int k,
+                                               const float *w_f32, const int8_t *w_i8,
+                                               const float *scale, const float *bias)
 {
-    if (!args_ok(n, k, w_f32, w_i8, scale))
+    if (!kt || !args_ok(n, k, w_f32, w_i8, scale))
         return NULL;
     if (bias)
         for (int i = 0; i < n; i++)
             if (!isfinite(bias[i]))
                 return NULL;
-    ds2_qgemm_weights *w = alloc_packed(n, k);
+    ds2_qgemm_weights *w = alloc_packed(n, k, kt->layout);
     if (!w)
         return NULL;
     int8_t *row = w_f32 ? malloc((size_t)k) : NULL;
@@ -108,6 +129,12 @@ ds2_qgemm_weights *ds2_qgemm_weights_pack(int n, int k, const float *w_f32, cons
     }
     free(row);
     return w;
+}
+
+ds2_qgemm_weights *ds2_qgemm_weights_pack(int n, int k, const float *w_f32, const int8_t *w_i8,
+                                          const float *scale, const float *bias)
+{
+    return ds2_qgemm_weights_pack_with(ds2_qgemm_kernels_best(), n, k, w_f32, w_i8, scale, bias);
 }
 
 void ds2_qgemm_weights_free(ds2_qgemm_weights *w)
@@ -138,7 +165,7 @@ int8_t ds2_qgemm_weights_get(const ds2_qgemm_weights *w, int n, int k)
     if (!w || n < 0 || n >= w->n || k < 0 || k >= w->k)
         return 0;
     const int8_t *block = w->packed + (size_t)(n / DS2_QGEMM_NR) * w->kp * DS2_QGEMM_NR;
-    return block[(size_t)(k / 2) * 2 * DS2_QGEMM_NR + (n % DS2_QGEMM_NR) * 2 + k % 2];
+    return block[packed_offset(w->layout, n % DS2_QGEMM_NR, k)];
 }
 
 float ds2_qgemm_weights_scale(const ds2_qgemm_weights *w, int n)

@@ -3,8 +3,8 @@
  *
  * Weights: int8, symmetric, one scale per output row n (w[n][k] ≈ q[n][k]·s[n]), packed once.
  * Activations: quantized on every call, one asymmetric uint8 scale/zero point per ROW of X
- * (so an utterance's result never depends on what else is in the batch), stored centred
- * (q − zero point, as int16) so the kernels need no zero-point correction.
+ * (so an utterance's result never depends on what else is in the batch), stored as the chosen
+ * kernel set needs (centred int16 for vpmaddwd, uint8 + zero point for VNNI vpdpbusd).
  * See kernels/qgemm/README.md for the scheme, its error bounds and why.
  *
  * Threading: ds2_qgemm_weights is immutable and shareable. Quantize X once per product, then any
@@ -37,12 +37,20 @@ int ds2_qgemm_weights_k(const ds2_qgemm_weights *w);
 int8_t ds2_qgemm_weights_get(const ds2_qgemm_weights *w, int n, int k);
 float ds2_qgemm_weights_scale(const ds2_qgemm_weights *w, int n);
 
-/* Quantized X: points into a workspace owned by the caller. */
+/* Quantized X: points into a workspace owned by the caller. The format is the kernel set's
+ * (kernels/qgemm/ukernels.h); both hold the same integers q − zero_point. */
+typedef enum ds2_qgemm_acts_format {
+    DS2_QGEMM_ACTS_S16 = 0, /* q: int16 [m][kp], the quantized value minus the row's zero point */
+    DS2_QGEMM_ACTS_U8       /* q: uint8 [m][kp], the quantized value; zero[i] its zero point */
+} ds2_qgemm_acts_format;
+
 typedef struct ds2_qgemm_acts {
     int m, k;
-    int kp;             /* row stride of q: k rounded up to a multiple of 8, zero padded */
-    const int16_t *q;   /* [m][kp] quantized value minus the row's zero point, in [-255, 255] */
-    const float *scale; /* [m] x[i][j] ≈ q[i][j]·scale[i] */
+    int kp; /* row stride of q: k rounded up to a multiple of 8, zero padded */
+    ds2_qgemm_acts_format format;
+    const void *q;
+    const int32_t *zero; /* [m] zero points, in [0, 255] */
+    const float *scale;  /* [m] x[i][j] ≈ (q[i][j] − zero[i])·scale[i] */
 } ds2_qgemm_acts;
 
 /* Bytes of workspace for an m×k product (64-byte alignment included); 0 for bad sizes. */
@@ -62,6 +70,13 @@ int ds2_qgemm_acts_quantize_rows(ds2_qgemm_acts *qa, const float *x, int ldx, in
 int ds2_qgemm_compute(const ds2_qgemm_weights *w, const ds2_qgemm_acts *qa, float *y, int ldy,
                       int n_begin, int n_end, int accumulate);
 
+/* ds2_qgemm_compute with the column blocks walked from n_end down to n_begin (same results, bit
+ * for bit). For a product repeated with the same weights — the recurrent step — alternating the
+ * two orders starts each step on the blocks the previous one ended on, which are still in L2:
+ * a W_hh larger than L2 is then only partly re-read from L3. */
+int ds2_qgemm_compute_reverse(const ds2_qgemm_weights *w, const ds2_qgemm_acts *qa, float *y,
+                              int ldy, int n_begin, int n_end, int accumulate);
+
 /* Columns [*n_begin, *n_end) for thread t of n_threads over an n-column product: contiguous,
  * starting at multiples of DS2_QGEMM_NR, balanced to within one block; empty when there
  * are more threads than blocks. */
@@ -76,7 +91,7 @@ int ds2_qgemm_acts_quantize_ref(ds2_qgemm_acts *qa, void *workspace, const float
  * Returns -1 on non-finite input. */
 int ds2_qgemm_quantize_weights_ref(int n, int k, const float *w, int8_t *q, float *scale);
 
-/* Name of the kernel set chosen for this CPU ("avx2", "ref"). */
+/* Name of the kernel set chosen for this CPU ("avx512vnni", "avx2", "ref"). */
 const char *ds2_qgemm_isa(void);
 
 #endif

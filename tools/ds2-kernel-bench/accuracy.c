@@ -66,6 +66,7 @@ void accuracy_report(void)
     double *ref = malloc(sizeof(double) * m * n);
     int16_t *q = malloc(sizeof(int16_t) * m * kp);
     float *qs = malloc(sizeof(float) * m);
+    int32_t *qz = calloc((size_t)m, sizeof(int32_t));
     void *ws = malloc(ds2_qgemm_acts_workspace_size(m, k));
     for (size_t i = 0; i < (size_t)n * k; i++)
         w[i] = (float)((uniform(&s) - 0.5) * 0.2 * (1.0 + 3.0 * (i / k % 4 == 0)));
@@ -92,13 +93,14 @@ void accuracy_report(void)
         ds2_qgemm_acts_quantize(&qa, ws, x, m, k, k);
         ds2_qgemm_compute(pw, &qa, y, n, 0, n, 0);
         quantize_per_tensor(x, m, k, kp, q, qs);
-        const ds2_qgemm_acts qt = {m, k, kp, q, qs};
-        ds2_qgemm_compute(pw, &qt, y2, n, 0, n, 0);
+        /* Centred S16 (zero points 0 after centring) through the format-agnostic reference. */
+        const ds2_qgemm_acts qt = {m, k, kp, DS2_QGEMM_ACTS_S16, q, qz, qs};
+        ds2_qgemm_compute_ref(pw, &qt, y2, n, 0, n, 0);
         printf("%-36s %10.2e %10.2e %10.2e %10.2e\n",
                signed_x ? "symmetric [-a, a] (LSTM h)" : "non-negative [0, a] (conv/hardtanh)",
                rel_rms(y, ref, (size_t)m * n), worst_row(y, ref, m, n),
                rel_rms(y2, ref, (size_t)m * n), worst_row(y2, ref, m, n));
     }
     ds2_qgemm_weights_free(pw);
-    free(w), free(x), free(y), free(y2), free(ref), free(q), free(qs), free(ws);
+    free(w), free(x), free(y), free(y2), free(ref), free(q), free(qs), free(qz), free(ws);
 }

@@ -1,9 +1,10 @@
-/* AVX2 version of ds2_qgemm_quantize_ukernel__ref: same operations in the same order, so the two
- * produce identical int16 rows and scales. */
+/* AVX2 version of ds2_qgemm_quantize_s16_ukernel__ref: same operations in the same order, so the
+ * two produce identical int16 rows and scales. */
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 
+#include "qgemm/quantize-params.h"
 #include "qgemm/ukernels.h"
 
 static __m256i tail_mask(int left)
@@ -28,8 +29,10 @@ static float hmax(__m256 v)
     return _mm_cvtss_f32(m);
 }
 
-float ds2_qgemm_quantize_ukernel__avx2(const float *x, int k, int kp, int16_t *q)
+float ds2_qgemm_quantize_s16_ukernel__avx2(const float *x, int k, int kp, void *out,
+                                           int32_t *zero_out)
 {
+    int16_t *q = out;
     /* min_ps/max_ps return the second operand when either is NaN: the running value. */
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
     int j = 0;
@@ -44,11 +47,9 @@ float ds2_qgemm_quantize_ukernel__avx2(const float *x, int k, int kp, int16_t *q
         hi = _mm256_max_ps(v, hi);
     }
     const float lo_s = hmin(lo), hi_s = hmax(hi);
-    float scale = hi_s / 255.0f - lo_s / 255.0f;
-    if (!(scale > 0.0f) || !isfinite(scale))
-        scale = 1.0f;
-    const float inv_s = 1.0f / scale;
-    const float zero = fminf(fmaxf(rintf(-lo_s * inv_s), 0.0f), 255.0f);
+    float inv_s, zero;
+    const float scale = ds2_qgemm_row_scale(lo_s, hi_s, &inv_s, &zero);
+    *zero_out = (int32_t)zero;
     const __m256 inv = _mm256_set1_ps(inv_s);
     const __m256 qmin = _mm256_set1_ps(-zero), qmax = _mm256_set1_ps(255.0f - zero);
     /* kp is a multiple of 8 ≥ k: masked loads past k give 0, which quantizes to 0 (padding). */
