@@ -171,9 +171,6 @@ void cpu_session_free(void *session_data)
     free(s->state_rows);
     if (s->lin_scratch_free)
         s->lin_scratch_free(s->lin_scratch);
-    cpu_buf_free(&s->lane_y);
-    for (int d = 0; d < 2; d++)
-        cpu_session_free(s->lane[d]);
     ds2_threadpool_destroy(s->pool);
     free(s);
 }

@@ -89,8 +89,8 @@ static ds2_status conv_layer_im2col(cpu_session *s, const ds2_conv_desc *c, conv
         int nt = n_out - t0 < tile ? n_out - t0 : tile;
         im2col_job job = {c, in, s->col.p, t0, nt, F * nt};
         run_im2col(s, &job, K);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->c_out, job.n_cols, K, 1.0f,
-                    c->weight, K, s->col.p, job.n_cols, 0.0f, out + (size_t)t0 * F, (int)ld_c);
+        cpu_sgemm(s, 0, c->c_out, job.n_cols, K, c->weight, K, s->col.p, job.n_cols, 0.0f,
+                  out + (size_t)t0 * F, (int)ld_c);
     }
     return DS2_OK;
 }
@@ -115,9 +115,9 @@ static ds2_status conv_layer_shift(cpu_session *s, const ds2_conv_desc *c, const
         im2col_job job = {&taps, in, s->col.p, t0, nu, F * nu};
         run_im2col(s, &job, Kp);
         for (int kt = 0; kt < c->k_time; kt++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->c_out, nt * F, Kp, 1.0f,
-                        wt + (size_t)kt * c->c_out * Kp, Kp, s->col.p + (size_t)kt * F, nu * F,
-                        kt ? 1.0f : 0.0f, out + (size_t)t0 * F, (int)ld_c);
+            cpu_sgemm(s, 0, c->c_out, nt * F, Kp, wt + (size_t)kt * c->c_out * Kp, Kp,
+                      s->col.p + (size_t)kt * F, nu * F, kt ? 1.0f : 0.0f, out + (size_t)t0 * F,
+                      (int)ld_c);
     }
     return DS2_OK;
 }

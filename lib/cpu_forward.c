@@ -157,10 +157,8 @@ ds2_status cpu_forward(void *session_data, ds2_forward_batch *b, ds2_err *err)
             r--;
         s->n_active[t] = r;
     }
-    /* OpenBLAS's thread count is process-wide: set it only when it differs, so sessions with
-     * the same n_threads never touch it while another thread may be inside a BLAS call. */
-    if (openblas_get_num_threads() != s->n_threads)
-        openblas_set_num_threads(s->n_threads);
+    /* OpenBLAS runs single-threaded under our own pool (cpu_blas.c). */
+    cpu_blas_single_threaded();
 
     for (int r = 0; r < B; r++) {
         int i = s->perm[r];

@@ -17,16 +17,23 @@ typedef struct cpu_session cpu_session;
 typedef struct cpu_linear_i {
     const char *name;
     int copies_weights; /* pack keeps no pointer into the original matrix */
-    /* apply() on a pool-less session is single-threaded and may run concurrently with another
-     * such call: the two directions of a bidirectional layer can then recur on two threads with
-     * no synchronisation per step. (Not so for OpenBLAS, whose threads are process-wide.) */
-    int concurrent_directions;
     /* Once per model: turn a weight matrix into this implementation's form. */
     ds2_status (*pack)(const ds2_matrix *m, void **packed, ds2_err *err);
     void (*unpack)(void *packed);
     /* y[r][0..m.rows) (+)= x[r][0..m.cols) . W^T for r < rows; accumulate 0 overwrites y. */
     ds2_status (*apply)(cpu_session *s, const void *packed, int rows, const float *x, int ldx,
                         float *y, int ldy, int accumulate, ds2_err *err);
+    /* Optional (NULL when absent): the recurrent step split by output columns over threads
+     * that each own a step context (cpu_rnn_split.c). step_new makes one for products with
+     * up to max_rows rows of k columns; step_input takes the step's x [rows][k] (the same on
+     * every thread: each quantizes it itself, no hand-off); step_cols then adds x·W^T into
+     * y[r][n0..n1) (+ when accumulate), walking the columns backwards when reverse (same
+     * bits). Threads with their own contexts may call step_* concurrently. */
+    void *(*step_new)(int max_rows, int k);
+    void (*step_free)(void *step);
+    int (*step_input)(void *step, const float *x, int rows, int ldx);
+    int (*step_cols)(void *step, const void *packed, float *y, int ldy, int n0, int n1,
+                     int accumulate, int reverse);
 } cpu_linear_i;
 
 extern const cpu_linear_i cpu_linear_fp32;
@@ -67,11 +74,14 @@ struct cpu_session {
     /* scratch owned by the linear implementation (int8: quantized activations) */
     void *lin_scratch;
     void (*lin_scratch_free)(void *);
-    /* Pool-less sub-sessions that recur one direction each (concurrent_directions), created
-     * on first use: their own state buffers, layer output (lane[1]) and linear scratch. */
-    struct cpu_session *lane[2];
-    cpu_buf lane_y;
 };
+
+/* C (= or += by beta 0/1) A·B (B [k][n]) or A·Bᵀ (trans_b, B [n][k]), row-major, split over the
+ * session's pool in fixed column blocks with OpenBLAS single-threaded (cpu_blas.c):
+ * bit-identical for any thread count. cpu_blas_single_threaded() runs before any BLAS call. */
+void cpu_sgemm(cpu_session *s, int trans_b, int m, int n, int k, const float *a, int lda,
+               const float *b, int ldb, float beta, float *c, int ldc);
+void cpu_blas_single_threaded(void);
 
 /* Generic backend entry points, parameterized by the linear implementation. */
 ds2_status cpu_prepare(const ds2_net *net, const cpu_linear_i *lin, void **model_data,
@@ -96,5 +106,11 @@ ds2_status cpu_conv_utterance(cpu_session *s, const float *features, int t_max, 
  * carried state for this layer (NULL array: zero initial state, final state dropped). */
 ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float *y, int T, int B,
                          const int *n_active, float *const *state, ds2_err *err);
+
+/* The recurrence of direction d of one layer with every pool thread on every step, each owning
+ * a slice of the hidden units (and so of W_hh): for lin->step_* implementations. Adds h into
+ * y [T][B][H]; state as for cpu_rnn_layer. Bit-identical to the one-thread recurrence. */
+ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, float *y, int T,
+                               int B, const int *n_active, float *const *state, ds2_err *err);
 
 #endif

@@ -49,17 +49,59 @@ static void unpack(void *packed)
 static ds2_status apply(cpu_session *s, const void *packed, int rows, const float *x, int ldx,
                         float *y, int ldy, int accumulate, ds2_err *err)
 {
-    (void)s;
     (void)err;
     const fp32_matrix *p = packed;
-    float beta = accumulate ? 1.0f : 0.0f;
-    if (rows == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, p->rows, p->cols, 1.0f, p->w, p->cols, x, 1, beta,
-                    y, 1);
-    else if (rows > 1)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, p->rows, p->cols, 1.0f, x, ldx,
-                    p->w, p->cols, beta, y, ldy);
+    cpu_sgemm(s, 1, rows, p->rows, p->cols, x, ldx, p->w, p->cols, accumulate ? 1.0f : 0.0f, y,
+              ldy);
     return DS2_OK;
 }
 
-const cpu_linear_i cpu_linear_fp32 = {"fp32", 0, 0, pack, unpack, apply};
+/* The split recurrent step (cpu_rnn_split.c): each thread multiplies the shared h by its own
+ * rows of W (single-threaded OpenBLAS, which reads h in place: no copy, no quantization). */
+typedef struct fp32_step {
+    const float *x;
+    int rows, ldx, max_rows;
+} fp32_step;
+
+static void *step_new(int max_rows, int k)
+{
+    (void)k;
+    fp32_step *st = calloc(1, sizeof *st);
+    if (st)
+        st->max_rows = max_rows;
+    return st;
+}
+
+static int step_input(void *p, const float *x, int rows, int ldx)
+{
+    fp32_step *st = p;
+    if (rows < 1 || rows > st->max_rows)
+        return -1;
+    st->x = x;
+    st->rows = rows;
+    st->ldx = ldx;
+    return 0;
+}
+
+static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int n1, int accumulate,
+                     int reverse)
+{
+    (void)reverse; /* a row-major W is streamed in one pass per row anyway */
+    const fp32_step *st = p;
+    const fp32_matrix *w = packed;
+    if (n0 < 0 || n1 > w->rows || n0 > n1)
+        return -1;
+    if (n0 == n1)
+        return 0;
+    const float beta = accumulate ? 1.0f : 0.0f;
+    if (st->rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n1 - n0, w->cols, 1.0f,
+                    w->w + (size_t)n0 * w->cols, w->cols, st->x, 1, beta, y + n0, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, st->rows, n1 - n0, w->cols, 1.0f,
+                    st->x, st->ldx, w->w + (size_t)n0 * w->cols, w->cols, beta, y + n0, ldy);
+    return 0;
+}
+
+const cpu_linear_i cpu_linear_fp32 = {"fp32",   0,    pack,       unpack,   apply,
+                                      step_new, free, step_input, step_cols};

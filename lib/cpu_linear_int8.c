@@ -107,4 +107,52 @@ static ds2_status apply(cpu_session *s, const void *packed, int rows, const floa
     return DS2_OK;
 }
 
-const cpu_linear_i cpu_linear_int8 = {"int8", 1, 1, pack, unpack, apply};
+/* The split recurrent step: one quantized copy of h per thread, columns of its own. */
+typedef struct int8_step {
+    void *ws;
+    int max_rows, k;
+    ds2_qgemm_acts qa;
+} int8_step;
+
+static void *step_new(int max_rows, int k)
+{
+    const size_t need = ds2_qgemm_acts_workspace_size(max_rows, k);
+    int8_step *st = need ? calloc(1, sizeof *st) : NULL;
+    if (!st)
+        return NULL;
+    if (!(st->ws = aligned_alloc(64, (need + 63) & ~(size_t)63))) {
+        free(st);
+        return NULL;
+    }
+    st->max_rows = max_rows;
+    st->k = k;
+    return st;
+}
+
+static void step_free(void *p)
+{
+    int8_step *st = p;
+    if (st)
+        free(st->ws);
+    free(st);
+}
+
+static int step_input(void *p, const float *x, int rows, int ldx)
+{
+    int8_step *st = p;
+    if (rows < 1 || rows > st->max_rows)
+        return -1;
+    return ds2_qgemm_acts_quantize(&st->qa, st->ws, x, rows, st->k, ldx);
+}
+
+static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int n1, int accumulate,
+                     int reverse)
+{
+    int8_step *st = p;
+    return reverse ? ds2_qgemm_compute_reverse(packed, &st->qa, y, ldy, n0, n1, accumulate)
+                   : ds2_qgemm_compute(packed, &st->qa, y, ldy, n0, n1, accumulate);
+}
+
+const cpu_linear_i cpu_linear_int8 = {
+    "int8", 1, pack, unpack, apply, step_new, step_free, step_input, step_cols,
+};

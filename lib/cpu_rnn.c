@@ -123,36 +123,6 @@ static ds2_status recur_direction(cpu_session *s, int layer, int d, float *proj,
     return DS2_OK;
 }
 
-typedef struct lanes_job {
-    cpu_session *lane[2];
-    int layer, T, B;
-    float *proj[2], *y[2];
-    const int *n_active;
-    float *const *state;
-    ds2_status st[2];
-    ds2_err err[2];
-} lanes_job;
-
-static void run_lanes(void *ctx, int d0, int d1)
-{
-    lanes_job *j = ctx;
-    for (int d = d0; d < d1; d++)
-        j->st[d] = recur_direction(j->lane[d], j->layer, d, j->proj[d], j->y[d], j->T, j->B,
-                                   j->n_active, j->state, &j->err[d]);
-}
-
-static ds2_status make_lanes(cpu_session *s, ds2_err *err)
-{
-    for (int d = 0; d < 2; d++)
-        if (!s->lane[d]) {
-            if (!(s->lane[d] = calloc(1, sizeof(cpu_session))))
-                return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
-            s->lane[d]->m = s->m;
-            s->lane[d]->n_threads = 1;
-        }
-    return DS2_OK;
-}
-
 ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float *y, int T, int B,
                          const int *n_active, float *const *state, ds2_err *err)
 {
@@ -172,30 +142,15 @@ ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float
         if ((st = m->lin->apply(s, m->w_ih[ld], (int)rows, x, K, proj, GH, 1, err)) != DS2_OK)
             return st;
     }
-    /* The recurrences: per step only a matrix-vector product at batch 1, too small to split
-     * over threads without a hand-off per step — so with two threads and two directions, each
-     * thread runs one direction from start to end. */
-    if (D == 2 && s->pool && s->n_threads >= 2 && m->lin->concurrent_directions) {
-        if ((st = make_lanes(s, err)) != DS2_OK ||
-            (st = cpu_buf_reserve(&s->lane_y, rows * H, "RNN lane output", err)) != DS2_OK)
-            return st;
-        memset(s->lane_y.p, 0, sizeof(float) * rows * H);
-        lanes_job j = {{s->lane[0], s->lane[1]},
-                       layer,
-                       T,
-                       B,
-                       {s->proj.p, s->proj.p + rows * GH},
-                       {y, s->lane_y.p},
-                       n_active,
-                       state,
-                       {DS2_OK, DS2_OK},
-                       {{""}, {""}}};
-        ds2_threadpool_parallel_for(s->pool, 2, 1, run_lanes, &j);
-        for (int d = 0; d < 2; d++)
-            if (j.st[d] != DS2_OK)
-                return ds2_fail(err, j.st[d], "%s", j.err[d].msg);
-        for (size_t i = 0; i < rows * H; i++)
-            y[i] += s->lane_y.p[i];
+    /* The recurrences. With a split-step implementation (fp32 and int8 both have one) every
+     * thread works on every step of one direction at a time (cpu_rnn_split.c: each streams only
+     * its slice of W_hh, which can stay in its L2, and the result does not depend on the thread
+     * count); the plain loop below serves an implementation without one. */
+    if (m->lin->step_new) {
+        for (int d = 0; d < D; d++)
+            if ((st = cpu_rnn_recur_split(s, layer, d, s->proj.p + (size_t)d * rows * GH, y, T, B,
+                                          n_active, state, err)) != DS2_OK)
+                return st;
         return DS2_OK;
     }
     for (int d = 0; d < D; d++)

@@ -165,6 +165,73 @@ START_TEST(batch_int8_invariant)
 }
 END_TEST
 
+/* Each recurrent step splits its hidden units over the session's threads (lib/cpu_rnn_split.c)
+ * and the big products run in fixed blocks (lib/cpu_blas.c); every output's arithmetic is the
+ * same for any split, so probabilities must be bit-identical for 1, 2 and 3 threads, fp32 and
+ * int8 — for H = 48 (whole 16-column blocks) and
+ * H = 40 (a partial last block in every gate), every cell type, both directions, batched. */
+static void check_threads_identical(const char *type, int hidden, int bidir, int int8)
+{
+    tiny_model_spec spec = {type, hidden, 2, bidir, bidir ? 0 : 3, 3, int8, 21, NULL, NULL};
+    size_t size;
+    unsigned char *bytes = tiny_model_build(&spec, &size);
+    char *path = test_write_temp(bytes, size, ".gguf");
+    char err[512];
+    ds2_model *m = NULL;
+    ck_assert_msg(ds2_model_load(path, NULL, &m, err, sizeof err) == DS2_OK, "%s", err);
+    unlink(path);
+    free(path);
+    free(bytes);
+    const size_t lens[3] = {9000, 3100, 6400};
+    ds2_utterance u[3];
+    float *audio[3];
+    for (int i = 0; i < 3; i++) {
+        audio[i] = make_audio(lens[i], 300 + i);
+        u[i] = (ds2_utterance){audio[i], lens[i]};
+    }
+    ds2_run_params rp = ds2_run_default_params();
+    rp.want_probs = 1;
+    ds2_result ref[3];
+    for (int threads = 1; threads <= 3; threads++) {
+        ds2_session_params p = ds2_session_default_params();
+        p.precision = int8 ? DS2_PRECISION_INT8 : DS2_PRECISION_FP32;
+        p.n_threads = threads;
+        ds2_session *s = NULL;
+        ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_OK);
+        ds2_result r[3];
+        ck_assert_msg(ds2_run(s, u, 3, &rp, threads == 1 ? ref : r) == DS2_OK, "%s",
+                      ds2_session_error(s));
+        for (int i = 0; threads > 1 && i < 3; i++) {
+            ck_assert_int_eq(r[i].n_frames, ref[i].n_frames);
+            ck_assert_msg(
+                memcmp(r[i].probs, ref[i].probs,
+                       sizeof(float) * (size_t)r[i].n_frames * r[i].n_labels) == 0,
+                "%s H=%d bidir=%d int8=%d: %d threads differ from 1 (utt %d, max %g)", type, hidden,
+                bidir, int8, threads, i,
+                max_abs_diff(r[i].probs, ref[i].probs, (size_t)r[i].n_frames * r[i].n_labels));
+            ds2_result_free(&r[i]);
+        }
+        ds2_session_free(s);
+    }
+    for (int i = 0; i < 3; i++) {
+        ds2_result_free(&ref[i]);
+        free(audio[i]);
+    }
+    ds2_model_free(m);
+}
+
+START_TEST(threads_bit_identical)
+{
+    const char *types[] = {"lstm", "gru", "rnn"};
+    for (int int8 = 0; int8 < 2; int8++)
+        for (int t = 0; t < 3; t++)
+            for (int bidir = 0; bidir < 2; bidir++) {
+                check_threads_identical(types[t], 48, bidir, int8);
+                check_threads_identical(types[t], 40, bidir, int8);
+            }
+}
+END_TEST
+
 START_TEST(chunked_runs)
 {
     ds2_model *m = load_tiny("lstm", 0, 0);
@@ -206,6 +273,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, gpu_request_is_clear);
     tcase_add_test(tc, batch_equals_alone_fp32);
     tcase_add_test(tc, batch_int8_invariant);
+    tcase_add_test(tc, threads_bit_identical);
     tcase_add_test(tc, chunked_runs);
     suite_add_tcase(s, tc);
     return s;
