@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "qgemm/ukernels.h"
 
 #define NR DS2_QGEMM_NR
@@ -162,8 +163,8 @@ static void gemm_tester_run(const gemm_tester *t, const variant *v)
         ds2_qgemm_weights *w =
             ds2_qgemm_weights_pack_with(v->set, t->n, t->k, NULL, wq, w_scale, bias);
         ck_assert_ptr_nonnull(w);
-        ds2_qgemm_params p = {a_scale, w->scale, w->bias, a_zero, w->colsum, n_first, n_count,
-                              t->accumulate, nb, (size_t)kp * NR};
+        ds2_qgemm_params p = {a_scale, w->scale, w->bias,       a_zero, w->colsum,
+                              n_first, n_count,  t->accumulate, nb,     (size_t)kp * NR};
 
         /* int32: exact Σ (q − z)·w. */
         memset(acc, 0xab, sizeof acc);
@@ -173,8 +174,8 @@ static void gemm_tester_run(const gemm_tester *t, const variant *v)
                 int64_t want = 0;
                 for (int k = 0; k < t->k && j < t->n; k++) {
                     const size_t at = (size_t)i * lda + k;
-                    const int64_t centred = u8 ? (int64_t)((uint8_t *)a)[at] - a_zero[i]
-                                               : ((int16_t *)a)[at];
+                    const int64_t centred =
+                        u8 ? (int64_t)((uint8_t *)a)[at] - a_zero[i] : ((int16_t *)a)[at];
                     want += centred * wq[(size_t)j * t->k + k];
                 }
                 ck_assert_msg(acc[i * ncols + j] == want,
@@ -474,6 +475,36 @@ START_TEST(test_pack_f32_equals_prequantized)
     ds2_qgemm_weights_free(a);
     ds2_qgemm_weights_free(b);
     free(w), free(scale), free(q);
+}
+END_TEST
+
+START_TEST(test_weight_quantizer_avx2_matches_ref)
+{
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX2);
+    uint32_t s = 99;
+    const int ks[] = {1, 7, 8, 9, 31, 1024, 1312};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        const int k = ks[i];
+        float *w = malloc(sizeof(float) * k), sr, sa;
+        int8_t *qr = malloc(k), *qa = malloc(k);
+        for (int rep = 0; rep < 4; rep++) {
+            for (int j = 0; j < k; j++)
+                w[j] = rep == 3 ? 0.0f : rng_uniform(&s, -1.0f, 1.0f) * (float)(1 << rep * 5);
+            if (rep == 1)
+                w[k / 2] = 127.0f * 3.0f; /* an exact half-step tie somewhere is likely */
+            ck_assert_int_eq(ds2_qgemm_quantize_weights_ref(1, k, w, qr, &sr), 0);
+            ck_assert_int_eq(ds2_qgemm_quantize_weights_ukernel__avx2(k, w, qa, &sa), 0);
+            ck_assert(sr == sa);
+            ck_assert(memcmp(qr, qa, k) == 0);
+        }
+        w[k - 1] = NAN;
+        ck_assert_int_eq(ds2_qgemm_quantize_weights_ukernel__avx2(k, w, qa, &sa), -1);
+        w[k - 1] = -INFINITY;
+        ck_assert_int_eq(ds2_qgemm_quantize_weights_ukernel__avx2(k, w, qa, &sa), -1);
+        w[0] = INFINITY;
+        ck_assert_int_eq(ds2_qgemm_quantize_weights_ukernel__avx2(k, w, qa, &sa), -1);
+        free(w), free(qr), free(qa);
+    }
 }
 END_TEST
 
@@ -791,6 +822,7 @@ static Suite *qgemm_suite(void)
     tcase_add_test(q, test_quantize_row_ranges);
     tcase_add_test(q, test_pack_f32_equals_prequantized);
     tcase_add_test(q, test_bad_arguments);
+    tcase_add_test(q, test_weight_quantizer_avx2_matches_ref);
     suite_add_tcase(s, q);
     TCase *l = tcase_create("qlinear");
     tcase_set_timeout(l, 120);

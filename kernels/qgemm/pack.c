@@ -28,6 +28,14 @@ int ds2_qgemm_quantize_weights_ref(int n, int k, const float *w, int8_t *q, floa
     return 0;
 }
 
+/* The weight quantizer for this CPU: identical bytes either way (tested). */
+static int quantize_row(int k, const float *w, int8_t *q, float *scale)
+{
+    if (ds2_cpu_has(DS2_ISA_AVX2))
+        return ds2_qgemm_quantize_weights_ukernel__avx2(k, w, q, scale);
+    return ds2_qgemm_quantize_weights_ref(1, k, w, q, scale);
+}
+
 static int args_ok(int n, int k, const float *w_f32, const int8_t *w_i8, const float *scale)
 {
     if (n <= 0 || k <= 0 || k > DS2_QGEMM_MAX_K || n > INT32_MAX - DS2_QGEMM_NR)
@@ -85,13 +93,15 @@ static void pack_row(ds2_qgemm_weights *w, int n, const int8_t *q)
     const int col = n % DS2_QGEMM_NR;
     const int g = w->layout == DS2_QGEMM_LAYOUT_C4 ? 4 : 2; /* consecutive k per column group */
     int32_t sum = 0;
-    for (int j = 0; j < w->k; j += g) {
-        int8_t *dst = block + packed_offset(w->layout, col, j);
-        for (int t = 0; t < g && j + t < w->k; t++) {
-            dst[t] = q[j + t];
-            sum += q[j + t];
-        }
-    }
+    for (int j = 0; j < w->k; j++)
+        sum += q[j];
+    const int whole = w->k / g * g;
+    int8_t *dst = block + packed_offset(w->layout, col, 0);
+    const size_t step = (size_t)g * DS2_QGEMM_NR; /* bytes between a column's k groups */
+    for (int j = 0; j < whole; j += g, dst += step)
+        memcpy(dst, q + j, (size_t)g);
+    for (int j = whole; j < w->k; j++)
+        block[packed_offset(w->layout, col, j)] = q[j];
     if (w->colsum)
         w->colsum[n] = sum;
 }
@@ -116,8 +126,7 @@ ds2_qgemm_weights *ds2_qgemm_weights_pack_with(const ds2_qgemm_kernels *kt, int 
     }
     for (int i = 0; i < n; i++) {
         const int8_t *q = w_i8 ? w_i8 + (size_t)i * k : row;
-        if (w_f32 &&
-            ds2_qgemm_quantize_weights_ref(1, k, w_f32 + (size_t)i * k, row, &w->scale[i])) {
+        if (w_f32 && quantize_row(k, w_f32 + (size_t)i * k, row, &w->scale[i])) {
             free(row);
             ds2_qgemm_weights_free(w);
             return NULL;

@@ -106,6 +106,10 @@ void ds2_qgemm_gemv_ukernel_1x64c4__avx512vnni(int mr, int kp, const void *a, si
 float ds2_qgemm_quantize_u8_ukernel__ref(const float *x, int k, int kp, void *q, int32_t *zero);
 float ds2_qgemm_quantize_u8_ukernel__avx2(const float *x, int k, int kp, void *q, int32_t *zero);
 
+/* One row of per-row symmetric int8 weights: q [k], *scale; -1 on a non-finite value. The ref is
+ * ds2_qgemm_quantize_weights_ref with n = 1. */
+int ds2_qgemm_quantize_weights_ukernel__avx2(int k, const float *w, int8_t *q, float *scale);
+
 /* The scalar epilogue of one value, shared by the reference paths so they agree bit for bit
  * with the SIMD ones (same operations, same order, no FMA). */
 static inline float ds2_qgemm_dequant(int32_t acc, float a_scale, float w_scale, float bias)
