@@ -94,6 +94,7 @@ void cpu_release(void *model_data)
     free(m->bias_x);
     free(m->lookahead_t);
     cpu_conv_unpack(m);
+    cpu_conv_int8_unpack(m);
     free(m);
 }
 
@@ -137,6 +138,8 @@ ds2_status cpu_prepare(const ds2_net *net, const cpu_linear_i *lin, void **model
     }
     if ((st = lin->pack(&net->fc, &m->fc, err)) != DS2_OK || (st = cpu_conv_pack(m, err)) != DS2_OK)
         goto error;
+    if (lin == &cpu_linear_int8 && (st = cpu_conv_int8_pack(m, err)) != DS2_OK)
+        goto error;
     if (lin->copies_weights)
         ds2_net_weights_copied(net, &net->fc);
     if (net->directions == 1) {
@@ -161,8 +164,9 @@ void cpu_session_free(void *session_data)
     cpu_session *s = session_data;
     if (!s)
         return;
-    cpu_buf *bufs[] = {&s->conv_in, &s->conv_a, &s->conv_b, &s->col, &s->x0, &s->ya,
-                       &s->yb,      &s->proj,   &s->hs,     &s->cs,  &s->hg, &s->logits};
+    cpu_buf *bufs[] = {&s->conv_in, &s->conv_a, &s->conv_b,   &s->col,   &s->x0,
+                       &s->ya,      &s->yb,     &s->proj,     &s->hs,    &s->cs,
+                       &s->hg,      &s->logits, &s->conv_qin, &s->conv_y};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         cpu_buf_free(bufs[i]);
     free(s->perm);
@@ -188,6 +192,7 @@ ds2_status cpu_session_create(const void *model_data, int n_threads, void **sess
     s->m = model_data;
     s->n_threads = n_threads;
     s->conv_col_bytes = 4u << 20;
+    s->conv_int8 = !getenv("DS2_FP32_CONV");
     ds2_status st = ds2_threadpool_create(n_threads, &s->pool, err);
     if (st != DS2_OK) {
         cpu_session_free(s);

@@ -127,6 +127,8 @@ static ds2_status conv_layer(cpu_session *s, int l, conv_input in, int n_out, fl
                              ds2_err *err)
 {
     const ds2_conv_desc *c = &s->m->net.conv[l];
+    if (s->conv_int8 && s->m->conv_q[l])
+        return cpu_conv_int8_layer(s, l, in.data, in.t_valid, n_out, out, err);
     const float *wt = s->m->conv_wt[l];
     ds2_status st = wt ? conv_layer_shift(s, c, wt, in, n_out, out, err)
                        : conv_layer_im2col(s, c, in, n_out, out, err);

@@ -48,6 +48,10 @@ typedef struct cpu_model {
     void *fc;
     float *lookahead_t; /* [context][H]: lookahead weights transposed, NULL if bidirectional */
     float *conv_wt[DS2_MAX_CONV]; /* [k_time][c_out][c_in * k_freq] for stride-1-in-time convs */
+    /* int8 convs (cpu_conv_int8.c), int8 models only: per layer conv_q_taps packed qgemm weight
+     * matrices — one per time tap (stride 1 in time) or one for the whole patch. */
+    void **conv_q[DS2_MAX_CONV];
+    int conv_q_taps[DS2_MAX_CONV];
 } cpu_model;
 
 /* A float buffer grown on demand and reused across calls. */
@@ -66,6 +70,8 @@ struct cpu_session {
     /* conv stack, one utterance at a time; im2col tiles hold about conv_col_bytes */
     size_t conv_col_bytes;
     cpu_buf conv_in, conv_a, conv_b, col;
+    int conv_int8;            /* run the convs in int8 when the model has conv_q */
+    cpu_buf conv_qin, conv_y; /* int8 convs: quantized layer input; GEMM output [pos][c_out] */
     /* RNN stack, [T][B][*] rows in length-sorted order */
     cpu_buf x0, ya, yb, proj, hs, cs, hg, logits;
     int *perm, *len_sorted, *n_active; /* [batch], [batch], [frames] */
@@ -95,6 +101,15 @@ ds2_status cpu_forward(void *session_data, ds2_forward_batch *batch, ds2_err *er
 /* Per-model conv weight layouts (cpu_model.conv_wt); unpack is safe on a partial pack. */
 ds2_status cpu_conv_pack(cpu_model *m, ds2_err *err);
 void cpu_conv_unpack(cpu_model *m);
+
+/* int8 convs: pack every layer's weights (cpu_model.conv_q) / free them; run layer l on one
+ * utterance's input [c][t][f] (contiguous, t_valid frames) into out [c_out][n_out][f_out] after
+ * bias and Hardtanh(0, 20). The input is quantized per utterance and layer (one scale: a patch
+ * spans many frames), weights per output channel. */
+ds2_status cpu_conv_int8_pack(cpu_model *m, ds2_err *err);
+void cpu_conv_int8_unpack(cpu_model *m);
+ds2_status cpu_conv_int8_layer(cpu_session *s, int l, const float *in, int t_valid, int n_out,
+                               float *out, ds2_err *err);
 
 /* Conv stack for one utterance (MaskConv semantics), written to x0[t][row][c*F + f] for
  * t < out_len and zeros for out_len <= t < t_rows; x0 row stride between frames: batch * K. */

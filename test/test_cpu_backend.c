@@ -25,7 +25,8 @@ static void use_fp32(void)
 static void use_int8(void)
 {
     backend = &ds2_backend_cpu_int8;
-    tol_naive = 0.03f; /* observed max 0.012 (tanh RNN, chaotic random weights) */
+    tol_naive = 0.04f; /* observed max 0.012 (tanh RNN, chaotic random weights) with fp32
+                       * convs; the int8 convs' static [0, 20] input range adds ~0.02 */
 }
 
 static unsigned rng = 99;

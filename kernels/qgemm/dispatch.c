@@ -105,3 +105,8 @@ const char *ds2_qgemm_isa(void)
 {
     return ds2_qgemm_kernels_best()->isa;
 }
+
+ds2_qgemm_acts_format ds2_qgemm_acts_preferred_format(void)
+{
+    return ds2_qgemm_kernels_best()->format;
+}

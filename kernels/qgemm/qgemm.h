@@ -82,6 +82,10 @@ int ds2_qgemm_compute_reverse(const ds2_qgemm_weights *w, const ds2_qgemm_acts *
  * are more threads than blocks. */
 void ds2_qgemm_thread_range(int n, int n_threads, int t, int *n_begin, int *n_end);
 
+/* The activation format ds2_qgemm_compute expects on this CPU (callers that lay out quantized
+ * rows themselves, like the int8 convs' im2col, write this format). */
+ds2_qgemm_acts_format ds2_qgemm_acts_preferred_format(void);
+
 /* Plain scalar references (tests): same contract, no packing tricks, no SIMD. */
 int ds2_qgemm_compute_ref(const ds2_qgemm_weights *w, const ds2_qgemm_acts *qa, float *y, int ldy,
                           int n_begin, int n_end, int accumulate);
