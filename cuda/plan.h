@@ -8,7 +8,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "net.h"
+#include "format/net.h"
 
 /* im2col scratch cap: conv layers run in column chunks so the scratch stays this small. */
 #define DS2_CUDA_COL_FLOATS ((size_t)32 << 20)

@@ -8,7 +8,7 @@
 
 #include "check_main.h"
 #include "conv/conv.h"
-#include "cpu_internal.h"
+#include "cpu/internal.h"
 
 static unsigned rng = 777;
 static float frand(void)
@@ -117,7 +117,7 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
     ds2_err err = {{0}};
     if (shift)
         ck_assert_int_eq(cpu_conv_pack(&m, &err), DS2_OK);
-    ck_assert_int_eq(ds2_threadpool_create(threads, &s.pool, &err), DS2_OK);
+    ck_assert_int_eq(ds2_threadpool_create(threads, &s.w.pool, &err), DS2_OK);
 
     float *x = calloc((size_t)net.n_freq * t_max, sizeof(float));
     for (int f = 0; f < net.n_freq; f++)
@@ -154,7 +154,7 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
     free(x0), free(want), free(x);
     cpu_buf_free(&s.conv_in), cpu_buf_free(&s.conv_a), cpu_buf_free(&s.conv_b),
         cpu_buf_free(&s.col);
-    ds2_threadpool_destroy(s.pool);
+    ds2_threadpool_destroy(s.w.pool);
     cpu_conv_unpack(&m);
     free_net(&net);
 }
