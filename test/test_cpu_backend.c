@@ -1,5 +1,5 @@
-/* CPU backends through lib/backend.h on random small nets: against the naive double forward
- * (test/common/naive_ds2.c), batch invariance, carried state, a hand-computed H=1 net, and
+/* The CPU backend (both rows of the backend table) on random small nets: against the naive double
+ * forward (test/common/naive_ds2.c), batch invariance, carried state, a hand-computed H=1 net, and
  * argument checking. */
 #include <check.h>
 #include <math.h>
@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "core/backend.h"
 #include "naive_ds2.h"
+#include "test_random.h"
 
 /* The backend under test and its tolerance against the naive double forward, set per TCase:
  * fp32 differs only by float rounding; int8 by quantization (per-row int8 weights, per-row
@@ -41,8 +43,7 @@ static void use_int8(void)
 static unsigned rng = 99;
 static float frand(void)
 {
-    rng = rng * 1664525u + 1013904223u;
-    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+    return test_rand(&rng);
 }
 
 /* [batch][n_freq][t_max], random within each length, zero past it. */
@@ -465,14 +466,12 @@ static TCase *backend_case(const char *name, void (*setup)(void), int hand_check
     return tc;
 }
 
-int main(void)
+static Suite *cpu_backend_suite(void)
 {
     Suite *s = suite_create("cpu_backend");
     suite_add_tcase(s, backend_case("fp32", use_fp32, 1));
     suite_add_tcase(s, backend_case("int8", use_int8, 0));
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+DS2_CHECK_MAIN(cpu_backend_suite)

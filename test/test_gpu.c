@@ -15,11 +15,12 @@
 #include <unistd.h>
 
 #include "../cuda/plan.h"
+#include "check_main.h"
 #include "core/backend.h"
 #include "ds2.h"
 #include "gguf_builder.h"
+#include "test_random.h"
 
-#define EXIT_SKIPPED 77
 #define PROB_TOL 1e-4
 #define STATE_TOL 1e-4
 
@@ -35,8 +36,7 @@ typedef struct test_net {
 
 static float urand(unsigned *seed, float a)
 {
-    *seed = *seed * 1664525u + 1013904223u;
-    return a * (2.0f * (float)(*seed >> 8) / 16777216.0f - 1.0f);
+    return a * test_rand(seed);
 }
 
 /* Also used outside a test (to probe for a device), so no ck_assert here. */
@@ -96,7 +96,7 @@ static void conv_geometry(ds2_net *n, int channels)
         d->pad_freq = p_f[i];
         d->pad_time = p_t[i];
         d->f_in = f;
-        d->f_out = (f + 2 * p_f[i] - k_f[i]) / s_f[i] + 1;
+        d->f_out = ds2_conv_output_size(f, k_f[i], s_f[i], p_f[i]);
         f = d->f_out;
         c = channels;
     }
@@ -480,18 +480,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- public API */
 
-static float *make_audio(size_t n, unsigned seed)
-{
-    float *x = malloc(n * sizeof *x);
-    ck_assert_ptr_nonnull(x);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        x[i] = 0.3f * sinf(0.05f * (float)i * (1.0f + (float)(seed % 7) * 1e-3f)) +
-               0.05f * ((float)(seed >> 8) / 16777216.0f - 0.5f);
-    }
-    return x;
-}
-
 /* Smallest gap between the two most likely labels over a result's frames. */
 static float min_margin(const ds2_result *r)
 {
@@ -579,7 +567,8 @@ START_TEST(api_tiny_models_match_cpu)
     ds2_utterance u[5];
     float *audio[5];
     for (int i = 0; i < 5; i++) {
-        audio[i] = make_audio(lens[i], 7u + (unsigned)i);
+        audio[i] = test_tone(lens[i], 7u + (unsigned)i);
+        ck_assert_ptr_nonnull(audio[i]);
         u[i].samples = audio[i];
         u[i].n_samples = lens[i];
     }
@@ -632,7 +621,8 @@ START_TEST(api_golden_models_match_cpu)
         }
         for (; n_u < 3; n_u++) {
             size_t n = (size_t)info.sample_rate * (size_t)(n_u + 1) / 2;
-            synth[n_u] = make_audio(n, 31u + (unsigned)n_u);
+            synth[n_u] = test_tone(n, 31u + (unsigned)n_u);
+            ck_assert_ptr_nonnull(synth[n_u]);
             u[n_u].samples = synth[n_u];
             u[n_u].n_samples = n;
         }
@@ -682,15 +672,6 @@ static Suite *device_suite(void)
     return s;
 }
 
-static int run_suite(Suite *suite)
-{
-    SRunner *r = srunner_create(suite);
-    srunner_run_all(r, CK_NORMAL);
-    const int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed;
-}
-
 /* 1 when a device answers; else 0 with the backend's reason. */
 static int gpu_available(char *why, size_t why_size)
 {
@@ -710,13 +691,13 @@ static int gpu_available(char *why, size_t why_size)
 
 int main(void)
 {
-    int failed = run_suite(host_suite());
+    int failed = ds2_check_run(host_suite());
     char why[600];
     if (!gpu_available(why, sizeof why)) {
         printf("SKIP: gpu-device suite (%s)\n", why);
         fflush(stdout);
-        return failed ? EXIT_FAILURE : EXIT_SKIPPED;
+        return failed ? EXIT_FAILURE : DS2_CHECK_SKIPPED;
     }
-    failed += run_suite(device_suite());
+    failed += ds2_check_run(device_suite());
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

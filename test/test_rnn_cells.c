@@ -13,6 +13,7 @@
 
 #include "check_main.h"
 #include "rnn/rnn.h"
+#include "test_random.h"
 
 #define EPS 1e-6
 
@@ -22,8 +23,7 @@ static const float scales[] = {1e-3f, 0.5f, 3.0f, 20.0f, 100.0f};
 static unsigned rng = 12345;
 static float frand(float scale)
 {
-    rng = rng * 1664525u + 1013904223u;
-    return scale * ((float)(rng >> 8) / 8388608.0f - 1.0f);
+    return scale * test_rand(&rng);
 }
 
 static float *rand_vec(int n, float scale)

@@ -10,6 +10,7 @@
 #include "check_main.h"
 #include "ds2.h"
 #include "gguf_builder.h"
+#include "test_random.h"
 
 static ds2_model *load_tiny(const char *type, int bidir, int int8)
 {
@@ -24,17 +25,6 @@ static ds2_model *load_tiny(const char *type, int bidir, int int8)
     free(path);
     free(bytes);
     return m;
-}
-
-static float *make_audio(size_t n, unsigned seed)
-{
-    float *x = malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        x[i] = 0.3f * sinf(0.05f * (float)i * (1.0f + (float)(seed % 7) * 1e-3f)) +
-               0.05f * ((float)(seed >> 8) / 16777216.0f - 0.5f);
-    }
-    return x;
 }
 
 static double max_abs_diff(const float *a, const float *b, size_t n)
@@ -122,7 +112,7 @@ static void check_batch_invariance(const char *type, int bidir, int int8, int th
     ds2_utterance u[4];
     float *audio[4];
     for (int i = 0; i < 4; i++) {
-        audio[i] = make_audio(lens[i], 100 + i);
+        audio[i] = test_tone(lens[i], 100 + i);
         u[i] = (ds2_utterance){audio[i], lens[i]};
     }
     ds2_run_params rp = ds2_run_default_params();
@@ -180,7 +170,7 @@ START_TEST(chunked_runs)
     ds2_session *s = NULL;
     ck_assert_int_eq(ds2_session_create(m, NULL, &s, NULL, 0), DS2_OK);
     const size_t n = 40000; /* 2.5 s */
-    float *x = make_audio(n, 5);
+    float *x = test_tone(n, 5);
     ds2_utterance u = {x, n};
     ds2_run_params rp = ds2_run_default_params();
     rp.want_probs = 1;

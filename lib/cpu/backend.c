@@ -33,51 +33,6 @@ void cpu_buf_free(cpu_buf *b)
     b->n = 0;
 }
 
-static ds2_status check_net(const ds2_net *n, ds2_err *err)
-{
-    if (n->n_conv < 1 || n->n_conv > DS2_MAX_CONV || n->n_freq < 1 || n->hidden < 1 ||
-        n->layers < 1 || (n->directions != 1 && n->directions != 2) || n->n_labels < 1 ||
-        !n->layer || !n->fc_bias)
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu backend: malformed network");
-    int gates = n->rnn_type == DS2_RNN_LSTM ? 4 : n->rnn_type == DS2_RNN_GRU ? 3 : 1;
-    if (n->gates != gates ||
-        (n->rnn_type != DS2_RNN_LSTM && n->rnn_type != DS2_RNN_GRU && n->rnn_type != DS2_RNN_TANH))
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu backend: rnn type %d with %d gates",
-                        (int)n->rnn_type, n->gates);
-    int c_in = 1, f_in = n->n_freq;
-    for (int i = 0; i < n->n_conv; i++) {
-        const ds2_conv_desc *c = &n->conv[i];
-        if (c->c_in != c_in || c->f_in != f_in || c->c_out < 1 || c->k_freq < 1 || c->k_time < 1 ||
-            c->stride_freq < 1 || c->stride_time < 1 || c->pad_freq < 0 || c->pad_time < 0 ||
-            !c->weight || !c->bias ||
-            c->f_out != (f_in + 2 * c->pad_freq - c->k_freq) / c->stride_freq + 1 || c->f_out < 1)
-            return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu backend: conv %d is malformed", i);
-        c_in = c->c_out;
-        f_in = c->f_out;
-    }
-    if (n->directions == 1 && (n->lookahead_context < 1 || !n->lookahead_w))
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                        "cpu backend: unidirectional net without lookahead weights");
-    const int GH = gates * n->hidden;
-    for (int l = 0; l < n->layers; l++) {
-        int in = l == 0 ? c_in * f_in : n->hidden;
-        if (n->layer[l].input_size != in)
-            return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                            "cpu backend: rnn layer %d input size %d, expected %d", l,
-                            n->layer[l].input_size, in);
-        for (int d = 0; d < n->directions; d++) {
-            const ds2_rnn_direction *r = &n->layer[l].dir[d];
-            if (r->w_ih.rows != GH || r->w_ih.cols != in || r->w_hh.rows != GH ||
-                r->w_hh.cols != n->hidden || !r->b_ih || !r->b_hh)
-                return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                                "cpu backend: rnn layer %d direction %d has wrong shapes", l, d);
-        }
-    }
-    if (n->fc.rows != n->n_labels || n->fc.cols != n->hidden)
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu backend: fc has wrong shape");
-    return DS2_OK;
-}
-
 static void cpu_release(void *model_data)
 {
     cpu_model *m = model_data;
@@ -113,7 +68,7 @@ static ds2_status cpu_prepare(const ds2_net *net, ds2_precision precision, int d
                                                                 : NULL;
     if (!lin)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu backend: precision %d", (int)precision);
-    ds2_status st = check_net(net, err);
+    ds2_status st = ds2_net_validate(net, err);
     if (st != DS2_OK)
         return st;
     cpu_model *m = calloc(1, sizeof(*m));

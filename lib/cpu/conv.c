@@ -187,7 +187,7 @@ ds2_status cpu_conv_utterance(cpu_session *s, const float *features, int t_max, 
     int n_out = 0;
     for (int l = 0; l < net->n_conv; l++) {
         const ds2_conv_desc *c = &net->conv[l];
-        t_pad = (t_pad + 2 * c->pad_time - (c->k_time - 1) - 1) / c->stride_time + 1;
+        t_pad = ds2_conv_output_size(t_pad, c->k_time, c->stride_time, c->pad_time);
         n_out = t_pad < out_len ? t_pad : out_len;
         n_out = n_out < 0 ? 0 : n_out;
         st = cpu_buf_reserve(bufs[l & 1], (size_t)c->c_out * c->f_out * n_out, "conv output", err);

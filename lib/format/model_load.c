@@ -200,7 +200,7 @@ static ds2_status read_convs(ds2_model *m, ds2_err *err)
         if (span < 0 || 2 * c->pad_time + 1 < c->k_time)
             return ds2_fail(err, DS2_ERR_MODEL_FORMAT,
                             "conv %d: kernel larger than its padded input", i);
-        c->f_out = span / c->stride_freq + 1;
+        c->f_out = ds2_conv_output_size(f_in, c->k_freq, c->stride_freq, c->pad_freq);
         char name[64];
         uint64_t wshape[4] = {ch, (uint64_t)c_in, k[0], k[1]}, bshape[1] = {ch};
         snprintf(name, sizeof name, "conv.%d.weight", i);
@@ -315,9 +315,13 @@ static ds2_status read_model(ds2_model *m, ds2_err *err)
     if (gguf_get_u32(&m->gguf, "deepspeech2.format_version", &version) || version != 1)
         return ds2_fail(err, DS2_ERR_MODEL_FORMAT,
                         "deepspeech2.format_version missing or unsupported (need 1)");
-    if ((st = read_labels(m, err)) || (st = read_audio(m, err)) || (st = read_convs(m, err)))
+    if ((st = read_labels(m, err)) || (st = read_audio(m, err)) || (st = read_convs(m, err)) ||
+        (st = read_rnns(m, err)))
         return st;
-    return read_rnns(m, err);
+    /* What was read must also be a runnable network, by the same rule the backends apply. */
+    if ((st = ds2_net_validate(&m->net, err)) != DS2_OK)
+        return DS2_ERR_MODEL_FORMAT;
+    return DS2_OK;
 }
 
 /* The backends' weights_copied hint: drop the file pages under [data, data + bytes) from this

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
+
 #define DS2_MAX_CONV 4
 #define DS2_MAX_DIRECTIONS 2
 
@@ -81,16 +83,30 @@ static inline void ds2_net_weights_copied(const ds2_net *net, const ds2_matrix *
                             ds2_matrix_bytes(m));
 }
 
-/* Frames after the conv stack for `frames` spectrogram frames (deepspeech.pytorch's
- * get_seq_lens). */
+/* The shape rule of a convolution along one axis (PyTorch Conv2d, deepspeech.pytorch's
+ * get_seq_lens): output size for `in` inputs. The one definition: frequency bins, frames, the
+ * CPU and GPU backends and the tests all use it. Meaningful for in + 2 * pad >= kernel. */
+static inline int ds2_conv_output_size(int in, int kernel, int stride, int pad)
+{
+    return (in + 2 * pad - kernel) / stride + 1;
+}
+
+/* Frames after the conv stack for `frames` spectrogram frames. */
 static inline int ds2_net_output_length(const ds2_net *net, int frames)
 {
     for (int i = 0; i < net->n_conv; i++) {
         const ds2_conv_desc *c = &net->conv[i];
-        frames = (frames + 2 * c->pad_time - (c->k_time - 1) - 1) / c->stride_time + 1;
+        frames = ds2_conv_output_size(frames, c->k_time, c->stride_time, c->pad_time);
     }
     return frames;
 }
+
+/* The one check that a description is a runnable network: counts, conv geometry chained by
+ * ds2_conv_output_size, RNN/FC shapes, every weight present. The loader runs it on what it
+ * read; each backend runs it at prepare, since backends are also called directly (tests).
+ * DS2_ERR_INVALID_ARGUMENT with a message naming the part at fault. (lib/format/net.c, linked
+ * into the CUDA plugin as well.) */
+ds2_status ds2_net_validate(const ds2_net *net, ds2_err *err);
 
 /* Floats of carried RNN state per utterance: for each layer, each direction: h[H] then, for
  * LSTM only, c[H]. */
