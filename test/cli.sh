@@ -54,5 +54,20 @@ expect "breakdown missing hyp" 1 "no transcript for b.flac" -- tools/wer-breakdo
 mkdir -p "$T/bad"; echo "not a table" > "$T/bad/utterances.tsv"
 expect "breakdown not a table" 1 "header" -- tools/wer-breakdown "$T/bad" "$T/hyp.tsv"
 expect "breakdown no table" 1 "No such file" -- tools/wer-breakdown "$T/nope" "$T/hyp.tsv"
+# Only the public API leaves the shared objects (-fvisibility=hidden + DS2_API): an internal
+# name such as gguf_find_tensor would interpose on another library's (ggml's) in one process.
+# The linker's own symbols (_init, _fini, _edata, _end, __bss_start) are not ours.
+exports() { nm -D --defined-only "$1" | awk '{print $NF}' | grep -Ev '^(_init|_fini|_edata|_end|__bss_start)$'; }
+check_exports() {
+    local so=$1 allowed=$2 bad
+    bad=$(exports "$so" | grep -Ev "$allowed")
+    if [ -n "$bad" ] || [ -z "$(exports "$so")" ]; then
+        fail=$((fail + 1)); echo "FAIL exports of $so outside $allowed:"; echo "$bad" | sed 's/^/    /'
+    else
+        pass=$((pass + 1))
+    fi
+}
+check_exports $B/libds2.so '^ds2_'
+[ -e $B/libds2_cuda.so ] && check_exports $B/libds2_cuda.so '^ds2_cuda_plugin_(backend|interface_version)$'
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
