@@ -54,6 +54,12 @@ expect "breakdown missing hyp" 1 "no transcript for b.flac" -- tools/wer-breakdo
 mkdir -p "$T/bad"; echo "not a table" > "$T/bad/utterances.tsv"
 expect "breakdown not a table" 1 "header" -- tools/wer-breakdown "$T/bad" "$T/hyp.tsv"
 expect "breakdown no table" 1 "No such file" -- tools/wer-breakdown "$T/nope" "$T/hyp.tsv"
+# A CUDA plugin from another build is refused before it is called, naming both interface
+# versions (the loader looks next to the executable first).
+mkdir -p "$T/plug"; cp $B/ds2-transcribe "$T/plug/"
+printf 'const int ds2_cuda_plugin_interface_version = 1;\nconst int ds2_cuda_plugin_backend;\n' > "$T/plug/p.c"
+cc -shared -fPIC -o "$T/plug/libds2_cuda.so" "$T/plug/p.c"
+expect "plugin version mismatch" 1 "implements backend interface version 1, this libds2 needs version" -- "$T/plug/ds2-transcribe" -m $M --device gpu $W
 # Only the public API leaves the shared objects (-fvisibility=hidden + DS2_API): an internal
 # name such as gguf_find_tensor would interpose on another library's (ggml's) in one process.
 # The linker's own symbols (_init, _fini, _edata, _end, __bss_start) are not ours.

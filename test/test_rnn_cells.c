@@ -1,11 +1,15 @@
 /* AVX2 recurrent cells against the scalar reference (libm expf/tanhf).
+ *
  * Bound: each AVX2 sigmoid/tanh is within EPS = 1e-6 relative of the true function (measured
  * max 1.9e-7 over [-100, 100]; libm's own error is < 1 ulp). Propagating that through each cell:
- *   tanh cell: |dh| <= 3 EPS |h|
- *   LSTM:      |dc| <= 3 EPS (|c_prev| + 1)        (|sigmoid(f) c| <= |c|, |sigmoid(i) tanh g| <=
- * 1) |dh| <= 3 EPS + |dc|                 (tanh' <= 1, sigmoid(o) <= 1) GRU:       |dh| <= 8 EPS (1
- * + |hn| + |h_prev|)  (r's error is multiplied by hn inside tanh) plus 1e-37 absolute for results
- * that underflow. */
+ *
+ *   tanh cell:  |dh| <= 3 EPS |h|
+ *   LSTM:       |dc| <= 3 EPS (|c_prev| + 1)       since |sigmoid(f) c| <= |c| and
+ *                                                  |sigmoid(i) tanh(g)| <= 1
+ *               |dh| <= 3 EPS + |dc|               since tanh' <= 1 and sigmoid(o) <= 1
+ *   GRU:        |dh| <= 8 EPS (1 + |hn| + |h_prev|)  r's error is multiplied by hn inside tanh
+ *
+ * plus 1e-37 absolute for results that underflow. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
