@@ -115,7 +115,7 @@ $(TEST_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/
 # Each suite runs from the repository root (golden files are found relative to it).
 # Exit status 77 means "skipped" (e.g. test_gpu without a CUDA device): shown, not counted as
 # passed or failed.
-test-plain: $(TEST_BINS) tools
+test-plain: $(TEST_BINS) tools $(BUILD)/libds2.so
 	@fail=0; skipped=; for t in $(TEST_BINS); do echo "== $$t"; CK_FORK=yes $$t; rc=$$?; \
 	  if [ $$rc -eq 77 ]; then echo "SKIPPED: $$t"; skipped="$$skipped $$t"; \
 	  elif [ $$rc -ne 0 ]; then fail=1; fi; done; \
