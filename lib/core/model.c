@@ -42,12 +42,12 @@ ds2_status ds2_model_load(const char *path, const ds2_model_params *params, ds2_
     }
     pthread_mutex_init(&m->lock, NULL);
     m->prepared = calloc((size_t)ds2_backend_count() * DS2_MAX_GPUS, sizeof *m->prepared);
-    ds2_status st = m->prepared ? ds2_model_read(path, m, &err)
+    ds2_status st = m->prepared ? ds2_model_file_read(path, &m->file, &err)
                                 : ds2_fail(&err, DS2_ERR_OUT_OF_MEMORY, "out of memory");
     if (st != DS2_OK) {
         copy_error(error, error_size, err.msg);
         ds2_log(m->log, m->log_user_data, DS2_LOG_ERROR, "%s", err.msg);
-        ds2_model_release_contents(m);
+        ds2_model_file_release(&m->file);
         pthread_mutex_destroy(&m->lock);
         free(m->prepared);
         free(m);
@@ -55,9 +55,10 @@ ds2_status ds2_model_load(const char *path, const ds2_model_params *params, ds2_
     }
     ds2_log(m->log, m->log_user_data, DS2_LOG_INFO,
             "loaded %s: %s x%d %s%s, hidden %d, %d labels, %llu parameters, %s weights", path,
-            m->rnn_type_name, m->net.layers, m->net.directions == 2 ? "bidirectional" : "uni",
-            m->net.directions == 2 ? "" : "+lookahead", m->net.hidden, m->n_labels,
-            (unsigned long long)m->n_parameters, m->weights_int8 ? "int8" : "f32");
+            m->file.rnn_type_name, m->file.net.layers,
+            m->file.net.directions == 2 ? "bidirectional" : "uni",
+            m->file.net.directions == 2 ? "" : "+lookahead", m->file.net.hidden, m->file.n_labels,
+            (unsigned long long)m->file.n_parameters, m->file.weights_int8 ? "int8" : "f32");
     *model = m;
     return DS2_OK;
 }
@@ -72,7 +73,7 @@ void ds2_model_free(ds2_model *m)
             p->backend->impl->release(p->data);
     }
     free(m->prepared);
-    ds2_model_release_contents(m);
+    ds2_model_file_release(&m->file);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -91,7 +92,8 @@ ds2_status ds2_model_prepare_backend(const ds2_model *cm, const ds2_backend *b, 
     if (!slot->done) {
         ds2_err perr = {""};
         slot->backend = b;
-        slot->status = b->impl->prepare(&m->net, b->precision, device_index, &slot->data, &perr);
+        slot->status =
+            b->impl->prepare(&m->file.net, b->precision, device_index, &slot->data, &perr);
         slot->error = perr;
         /* A missing device or build is permanent; other failures (e.g. OOM) may be retried. */
         slot->done = slot->status == DS2_OK || slot->status == DS2_ERR_NOT_BUILT ||
@@ -113,23 +115,23 @@ void ds2_model_get_info(const ds2_model *m, ds2_model_info *info)
     if (!m || !info)
         return;
     memset(info, 0, sizeof *info);
-    info->sample_rate = m->spect_config.sample_rate;
-    info->n_labels = m->n_labels;
-    info->blank_index = m->blank_index;
-    info->rnn_type = m->rnn_type_name;
-    info->hidden_size = m->net.hidden;
-    info->hidden_layers = m->net.layers;
-    info->bidirectional = m->net.directions == 2;
-    info->lookahead_context = m->net.lookahead_context;
-    info->conv_channels = m->net.conv[m->net.n_conv - 1].c_out;
-    info->weights_int8 = m->weights_int8;
-    info->n_parameters = m->n_parameters;
-    info->file_bytes = m->map_size;
+    info->sample_rate = m->file.spect_config.sample_rate;
+    info->n_labels = m->file.n_labels;
+    info->blank_index = m->file.blank_index;
+    info->rnn_type = m->file.rnn_type_name;
+    info->hidden_size = m->file.net.hidden;
+    info->hidden_layers = m->file.net.layers;
+    info->bidirectional = m->file.net.directions == 2;
+    info->lookahead_context = m->file.net.lookahead_context;
+    info->conv_channels = m->file.net.conv[m->file.net.n_conv - 1].c_out;
+    info->weights_int8 = m->file.weights_int8;
+    info->n_parameters = m->file.n_parameters;
+    info->file_bytes = m->file.map_size;
 }
 
 const char *ds2_model_label(const ds2_model *m, int i)
 {
-    if (!m || i < 0 || i >= m->n_labels)
+    if (!m || i < 0 || i >= m->file.n_labels)
         return NULL;
-    return m->labels[i];
+    return m->file.labels[i];
 }

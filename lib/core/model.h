@@ -1,5 +1,5 @@
-/* The loaded model: the file mapping, the network description pointing into it, the audio
- * front-end configuration, and per-backend prepared data (filled lazily under `lock`). */
+/* The loaded model: what the file holds (lib/format), the log callback, and per-backend prepared
+ * data (filled lazily under `lock`). */
 #ifndef DS2_MODEL_H
 #define DS2_MODEL_H
 
@@ -7,9 +7,7 @@
 
 #include "core/log.h"
 #include "ds2.h"
-#include "format/gguf_reader.h"
-#include "format/net.h"
-#include "audio/spectrogram.h"
+#include "format/model_load.h"
 
 #define DS2_MAX_GPUS 16
 
@@ -22,22 +20,7 @@ typedef struct ds2_prepared {
 } ds2_prepared;
 
 struct ds2_model {
-    void *map;
-    size_t map_size;
-    gguf_file gguf;
-
-    ds2_net net;
-    ds2_rnn_layer *layers;
-
-    int n_labels;
-    char **labels; /* NUL-terminated copies */
-    int blank_index;
-    const char *rnn_type_name;
-    int weights_int8;
-    uint64_t n_parameters;
-
-    ds2_spect_config spect_config;
-    ds2_spectrogram *spectrogram;
+    ds2_model_file file; /* what the file holds, read and validated */
 
     ds2_log_fn log;
     void *log_user_data;

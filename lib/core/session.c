@@ -100,7 +100,7 @@ ds2_status ds2_session_create(const ds2_model *model, const ds2_session_params *
     const void *model_data = NULL;
     ds2_status st = ds2_model_prepare_backend(model, backend, p.gpu_index, &model_data, &err);
     if (st == DS2_OK)
-        st = backend->impl->session_create(&model->net, model_data, p.n_threads, p.gpu_index,
+        st = backend->impl->session_create(&model->file.net, model_data, p.n_threads, p.gpu_index,
                                            &s->backend_session, &err);
     if (st != DS2_OK) {
         ds2_err named;
@@ -146,13 +146,13 @@ static ds2_status finish_result(ds2_session *s, const float *probs, int frames, 
 {
     const ds2_model *m = s->model;
     r->n_frames = frames;
-    r->n_labels = m->n_labels;
-    r->text = ds2_ctc_greedy_decode(probs, frames, m->n_labels, m->blank_index,
-                                    (const char *const *)m->labels);
+    r->n_labels = m->file.n_labels;
+    r->text = ds2_ctc_greedy_decode(probs, frames, m->file.n_labels, m->file.blank_index,
+                                    (const char *const *)m->file.labels);
     if (!r->text)
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
     if (want_probs) {
-        size_t n = (size_t)frames * (size_t)m->n_labels;
+        size_t n = (size_t)frames * (size_t)m->file.n_labels;
         r->probs = malloc(n ? n * sizeof(float) : 1);
         if (!r->probs)
             return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory copying probabilities");
@@ -168,10 +168,10 @@ static ds2_status forward_spans(ds2_session *s, const float *const *samples, con
                                 int *t_out_max, ds2_err *err)
 {
     const ds2_model *m = s->model;
-    const ds2_net *net = &m->net;
+    const ds2_net *net = &m->file.net;
     int t_max = 0;
     for (int b = 0; b < batch; b++) {
-        lengths[b] = ds2_spectrogram_frames(m->spectrogram, n[b]);
+        lengths[b] = ds2_spectrogram_frames(m->file.spectrogram, n[b]);
         if (lengths[b] > t_max)
             t_max = lengths[b];
     }
@@ -181,13 +181,13 @@ static ds2_status forward_spans(ds2_session *s, const float *const *samples, con
                         t_max);
     memset(s->features, 0, per * (size_t)batch * sizeof(float));
     for (int b = 0; b < batch; b++) {
-        ds2_status st = ds2_spectrogram_compute(m->spectrogram, samples[b], n[b],
+        ds2_status st = ds2_spectrogram_compute(m->file.spectrogram, samples[b], n[b],
                                                 s->features + per * (size_t)b, t_max, err);
         if (st != DS2_OK)
             return st;
     }
     *t_out_max = ds2_net_output_length(net, t_max);
-    size_t nprobs = (size_t)batch * (size_t)*t_out_max * (size_t)m->n_labels;
+    size_t nprobs = (size_t)batch * (size_t)*t_out_max * (size_t)m->file.n_labels;
     if (grow(&s->probs, &s->probs_cap, nprobs))
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for probabilities");
     ds2_forward_batch fb = {
@@ -222,7 +222,7 @@ static ds2_status run_batch(ds2_session *s, const ds2_utterance *u, int batch, i
     int t_out_max;
     st = forward_spans(s, samples, n, batch, NULL, lengths, lengths + batch, &t_out_max, err);
     for (int b = 0; st == DS2_OK && b < batch; b++)
-        st = finish_result(s, s->probs + (size_t)b * t_out_max * s->model->n_labels,
+        st = finish_result(s, s->probs + (size_t)b * t_out_max * s->model->file.n_labels,
                            lengths[batch + b], want_probs, &results[b], err);
 done:
     free(samples);
@@ -257,7 +257,7 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chu
                               int want_probs, ds2_result *r, ds2_err *err)
 {
     const ds2_model *m = s->model;
-    const int rate = m->spect_config.sample_rate;
+    const int rate = m->file.spect_config.sample_rate;
     const size_t total_seconds = (u->n_samples + (size_t)rate - 1) / (size_t)rate;
     const size_t n_chunks = total_seconds ? (size_t)ceil((double)total_seconds / chunk_seconds) : 1;
     const size_t chunk_len = (size_t)(chunk_seconds * rate);
@@ -267,10 +267,11 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chu
     size_t total_frames = 0, start, len;
     for (size_t i = 0; chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
          i++)
-        total_frames +=
-            (size_t)ds2_net_output_length(&m->net, ds2_spectrogram_frames(m->spectrogram, len));
-    float *all = malloc((total_frames ? total_frames : 1) * (size_t)m->n_labels * sizeof(float));
-    float *state = calloc((size_t)ds2_net_state_floats(&m->net), sizeof(float));
+        total_frames += (size_t)ds2_net_output_length(
+            &m->file.net, ds2_spectrogram_frames(m->file.spectrogram, len));
+    float *all =
+        malloc((total_frames ? total_frames : 1) * (size_t)m->file.n_labels * sizeof(float));
+    float *state = calloc((size_t)ds2_net_state_floats(&m->file.net), sizeof(float));
     ds2_status st = DS2_OK;
     if (!all || !state) {
         st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu output frames",
@@ -285,8 +286,8 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chu
         int lengths[2], t_out_max;
         st = forward_spans(s, &p, &len, 1, state, lengths, lengths + 1, &t_out_max, err);
         if (st == DS2_OK) {
-            memcpy(all + done_frames * m->n_labels, s->probs,
-                   (size_t)lengths[1] * m->n_labels * sizeof(float));
+            memcpy(all + done_frames * m->file.n_labels, s->probs,
+                   (size_t)lengths[1] * m->file.n_labels * sizeof(float));
             done_frames += (size_t)lengths[1];
         }
     }

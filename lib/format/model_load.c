@@ -1,4 +1,4 @@
-/* Reads and validates a libds2 GGUF model (docs/model-format.md) into struct ds2_model. Every
+/* Reads and validates a libds2 GGUF model (docs/model-format.md) into a ds2_model_file. Every
  * hyperparameter is range-checked and every tensor's dtype and shape is checked by name
  * against them, so backends can trust ds2_net blindly. */
 #include <errno.h>
@@ -98,7 +98,7 @@ static ds2_status need_u32(const gguf_file *f, const char *key, uint32_t lo, uin
     return DS2_OK;
 }
 
-static ds2_status read_labels(ds2_model *m, ds2_err *err)
+static ds2_status read_labels(ds2_model_file *m, ds2_err *err)
 {
     const gguf_kv *kv = gguf_find_kv(&m->gguf, "deepspeech2.labels");
     if (!kv || kv->type != GGUF_TYPE_ARRAY || kv->array_type != GGUF_TYPE_STRING)
@@ -126,7 +126,7 @@ static ds2_status read_labels(ds2_model *m, ds2_err *err)
     return st;
 }
 
-static ds2_status read_audio(ds2_model *m, ds2_err *err)
+static ds2_status read_audio(ds2_model_file *m, ds2_err *err)
 {
     const gguf_file *f = &m->gguf;
     uint32_t rate;
@@ -159,7 +159,7 @@ static ds2_status read_audio(ds2_model *m, ds2_err *err)
     return ds2_spectrogram_create(&m->spect_config, &m->spectrogram, err);
 }
 
-static ds2_status read_convs(ds2_model *m, ds2_err *err)
+static ds2_status read_convs(ds2_model_file *m, ds2_err *err)
 {
     const gguf_file *f = &m->gguf;
     ds2_net *net = &m->net;
@@ -216,7 +216,7 @@ static ds2_status read_convs(ds2_model *m, ds2_err *err)
     return DS2_OK;
 }
 
-static ds2_status read_rnns(ds2_model *m, ds2_err *err)
+static ds2_status read_rnns(ds2_model_file *m, ds2_err *err)
 {
     const gguf_file *f = &m->gguf;
     ds2_net *net = &m->net;
@@ -302,7 +302,7 @@ static ds2_status read_rnns(ds2_model *m, ds2_err *err)
     return get_f32(f, "fc.bias", 1, lshape, &net->fc_bias, err);
 }
 
-static ds2_status read_model(ds2_model *m, ds2_err *err)
+static ds2_status read_model(ds2_model_file *m, ds2_err *err)
 {
     gguf_str arch;
     uint32_t version;
@@ -329,7 +329,7 @@ static ds2_status read_model(ds2_model *m, ds2_err *err)
  * file mapping, where MADV_DONTNEED is safe: the pages fault back in from the file if read. */
 static void release_file_pages(const void *owner, const void *data, size_t bytes)
 {
-    const ds2_model *m = owner;
+    const ds2_model_file *m = owner;
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t lo = (uintptr_t)data, hi = lo + bytes;
     uintptr_t map_lo = (uintptr_t)m->map, map_hi = map_lo + m->map_size;
@@ -341,7 +341,7 @@ static void release_file_pages(const void *owner, const void *data, size_t bytes
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
-ds2_status ds2_model_read(const char *path, ds2_model *m, ds2_err *err)
+ds2_status ds2_model_file_read(const char *path, ds2_model_file *m, ds2_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -374,7 +374,7 @@ ds2_status ds2_model_read(const char *path, ds2_model *m, ds2_err *err)
     return st;
 }
 
-void ds2_model_release_contents(ds2_model *m)
+void ds2_model_file_release(ds2_model_file *m)
 {
     if (m->labels)
         for (int i = 0; i < m->n_labels; i++)
