@@ -99,7 +99,7 @@ $(TOOLS_LIB): $(TOOLS_COMMON:%.c=$(BUILD)/obj/%.o)
 # The CUDA backend as a plugin. It links its own copies of the two leaf objects it shares with
 # lib/ (ds2_fail, ds2_net_validate: hidden, so neither side sees the other's) and calls nothing
 # in libds2.
-$(BUILD)/libds2_cuda.so: $(CUDA_OBJ) $(BUILD)/obj/lib/core/error.o $(BUILD)/obj/lib/format/net.o
+$(BUILD)/libds2_cuda.so: $(CUDA_OBJ) $(BUILD)/obj/lib/base/error.o $(BUILD)/obj/lib/format/net.o
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(CUDA_LIBS)
 
 .SECONDEXPANSION:

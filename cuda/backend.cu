@@ -9,7 +9,7 @@
 #include "weights.h"
 
 extern "C" {
-#include "core/backend.h"
+#include "base/backend.h"
 }
 
 /* cuBLAS needs a user workspace for graph capture (its default pool may allocate). */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "core/backend.h"
+#include "core/backends.h"
 #include "naive_ds2.h"
 #include "test_random.h"
 

@@ -16,7 +16,7 @@
 
 #include "../cuda/plan.h"
 #include "check_main.h"
-#include "core/backend.h"
+#include "core/backends.h"
 #include "ds2.h"
 #include "gguf_builder.h"
 #include "test_random.h"

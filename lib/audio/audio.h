@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 /* Accepted sample-rate range, for files and for target rates (Hz). */
 #define DS2_AUDIO_MIN_RATE 1000

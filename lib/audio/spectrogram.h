@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 typedef enum ds2_window {
     DS2_WINDOW_HAMMING,

@@ -1,6 +1,6 @@
 /* The backend table: every (device, precision) a session can ask for, and the implementation
  * that serves it. Adding a backend is one folder implementing ds2_backend_i plus one row here. */
-#include "core/backend.h"
+#include "core/backends.h"
 
 extern const ds2_backend_i ds2_backend_cpu;  /* lib/cpu/backend.c */
 extern const ds2_backend_i ds2_backend_cuda; /* lib/core/cuda_plugin.c, forwarding to cuda/ */

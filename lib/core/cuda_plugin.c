@@ -17,7 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/backend.h"
+#include "base/backend.h"
+#include "format/net.h"
 
 #define PLUGIN "libds2_cuda.so"
 #define PLUGIN_SYMBOL "ds2_cuda_plugin_backend"

@@ -1,7 +1,7 @@
 #ifndef DS2_MODEL_BACKEND_H
 #define DS2_MODEL_BACKEND_H
 
-#include "core/backend.h"
+#include "core/backends.h"
 #include "core/model.h"
 
 /* Returns the model's prepared data for backend b on device_index (ignored on the CPU),

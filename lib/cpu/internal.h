@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-#include "core/backend.h"
+#include "base/backend.h"
+#include "format/net.h"
 #include "cpu/threadpool.h"
 
 typedef struct cpu_session cpu_session;

@@ -6,7 +6,7 @@
 #ifndef DS2_THREADPOOL_H
 #define DS2_THREADPOOL_H
 
-#include "core/error.h"
+#include "base/error.h"
 
 typedef struct ds2_threadpool ds2_threadpool;
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 enum gguf_value_type {
     GGUF_TYPE_UINT8 = 0,

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 #define DS2_MAX_CONV 4
 #define DS2_MAX_DIRECTIONS 2

@@ -24,7 +24,7 @@ done
 $CXX -c test/cuda_emu/emu.cc -o $E/emu.o
 # Link the backend directly instead of through the dlopen loader.
 cat > $E/direct.c <<'EOC'
-#include "core/backend.h"
+#include "base/backend.h"
 extern const ds2_backend_i ds2_cuda_plugin_backend;
 static ds2_status prep(const ds2_net *n, ds2_precision p, int d, void **m, ds2_err *e) { return ds2_cuda_plugin_backend.prepare(n, p, d, m, e); }
 static void rel(void *m) { ds2_cuda_plugin_backend.release(m); }

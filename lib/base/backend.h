@@ -1,15 +1,14 @@
 /*
- * The one interface between lib/ and a compute backend, in the spirit of ggml's ggml_backend_i,
- * and the one table that lists the backends (lib/core/backends.c). A backend sees only ds2_net
- * (plain weights) and batches of features; it never calls back into lib/.
- *
- * Adding a backend: a folder that implements ds2_backend_i (lib/cpu/, or a plugin as cuda/),
- * and one row in lib/core/backends.c naming its device and precision. See docs/backends.md.
+ * The one interface between lib/ and a compute backend, in the spirit of ggml's ggml_backend_i.
+ * A backend sees only ds2_net (plain weights, lib/format/net.h) and batches of features; it
+ * never calls back into lib/. Which backend serves which (device, precision) is the table in
+ * lib/core/backends.c; adding a backend is a folder implementing this plus one row there
+ * (docs/backends.md).
  */
 #ifndef DS2_BACKEND_H
 #define DS2_BACKEND_H
 
-#include "core/error.h"
+#include "base/error.h"
 #include "format/net.h"
 
 /* Bumped whenever ds2_backend_i or ds2_forward_batch changes: a plugin built against another
@@ -42,19 +41,5 @@ typedef struct ds2_backend_i {
     void (*session_free)(void *session_data);
     ds2_status (*forward)(void *session_data, ds2_forward_batch *batch, ds2_err *err);
 } ds2_backend_i;
-
-/* A row of the backend table: what a session asks for (device, precision) and who serves it. */
-typedef struct ds2_backend {
-    const char *name; /* "cpu-fp32", "cpu-int8", "gpu-fp32": in messages */
-    ds2_device device;
-    ds2_precision precision;
-    const ds2_backend_i *impl;
-} ds2_backend;
-
-/* The row serving (device, precision), or NULL when no backend does. */
-const ds2_backend *ds2_backend_find(ds2_device device, ds2_precision precision);
-/* Rows are numbered 0 .. ds2_backend_count() - 1 (the model's cache of prepared data). */
-int ds2_backend_count(void);
-int ds2_backend_index(const ds2_backend *backend);
 
 #endif

@@ -1,7 +1,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 ds2_status ds2_fail(ds2_err *err, ds2_status status, const char *fmt, ...)
 {
