@@ -45,7 +45,7 @@ typedef struct cpu_model {
     float *conv_wt[DS2_MAX_CONV]; /* [k_time][c_out][c_in * k_freq] for stride-1-in-time convs */
 } cpu_model;
 
-/* A float buffer grown on demand and reused across calls. */
+/* A float buffer grown on demand and reused across calls (buf.c). */
 typedef struct cpu_buf {
     float *p;
     size_t n;
@@ -85,7 +85,8 @@ struct cpu_session {
 /* The backend's forward entry point (forward.c). */
 ds2_status cpu_forward(void *session_data, ds2_forward_batch *batch, ds2_err *err);
 
-/* Per-model conv weight layouts (cpu_model.conv_wt); unpack is safe on a partial pack. */
+/* Per-model conv weight layouts (cpu_model.conv_wt; conv_stack.c); unpack is safe on a partial
+ * pack. */
 ds2_status cpu_conv_pack(cpu_model *m, ds2_err *err);
 void cpu_conv_unpack(cpu_model *m);
 
@@ -94,9 +95,9 @@ void cpu_conv_unpack(cpu_model *m);
 ds2_status cpu_conv_utterance(cpu_session *s, const float *features, int t_max, int length,
                               int out_len, float *x0, int row, int batch, int t_rows, ds2_err *err);
 
-/* One RNN layer over x[T][B][K] -> y[T][B][H] (directions summed; rows past len zero). Rows are
- * sorted by length, descending; n_active[t] = rows with length > t. state[r] points at row r's
- * carried state for this layer (NULL array: zero initial state, final state dropped). */
+/* One RNN layer (rnn_layer.c) over x[T][B][K] -> y[T][B][H] (directions summed; rows past len
+ * zero). Rows are sorted by length, descending; n_active[t] = rows with length > t. state[r] points
+ * at row r's carried state for this layer (NULL array: zero initial state, final state dropped). */
 ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float *y, int T, int B,
                          const int *n_active, float *const *state, ds2_err *err);
 
