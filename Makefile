@@ -1,7 +1,9 @@
 # libds2 build. Sources are found by convention, so adding a file needs no edit here:
-#   lib/*.c, kernels/*.c, kernels/<family>/*.c -> build/libds2.{a,so} (only *-<isa>.c gets <isa> flags)
+#   lib/<room>/*.c, kernels/*.c, kernels/<family>/*.c -> build/libds2.{a,so} (only *-<isa>.c gets
+#                                     <isa> flags; libds2.so exports only DS2_API, i.e. ds2_*)
 #   cuda/*.cu                      -> build/libds2_cuda.so when nvcc is found (WITH_CUDA=0/1
 #                                     forces); libds2 dlopens it on first GPU use
+#   tools/common/*.c               -> build/libds2_tools.a (what only tools and tests need)
 #   tools/<name>/*.c               -> build/<name>
 #   test/test_*.c (+ test/common)  -> build/test/test_*   (Check suites)
 # `make test` runs every suite plain and then under ASan+UBSan (build/asan/).
@@ -16,7 +18,8 @@ SANITIZE  ?=
 
 OPT       ?= -O2
 CFLAGS    ?= $(OPT) -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread -Iinclude -Ilib -Ikernels -Itest/common
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread -fvisibility=hidden \
+             -Iinclude -Ilib -Ikernels
 CFLAGS    += $(shell pkg-config --cflags sndfile samplerate 2>/dev/null)
 # ISA flags per file, never per build: only a tier's own files may contain its instructions, and
 # the dispatch tables (kernels/cpuinfo.c) decide at run time whether they are called.
@@ -30,19 +33,21 @@ CFLAGS    += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recove
 LDFLAGS   += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC   := $(wildcard lib/*.c) $(wildcard kernels/*.c) $(wildcard kernels/*/*.c)
+LIB_SRC   := $(wildcard lib/*/*.c) $(wildcard kernels/*.c) $(wildcard kernels/*/*.c)
 CUDA_SRC  := $(wildcard cuda/*.cu)
 ifeq ($(WITH_CUDA),1)
 CUDA_PLUGIN := $(BUILD)/libds2_cuda.so
 CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
-NVFLAGS   ?= -O2 -std=c++17 -Xcompiler -fPIC,-Wall -Iinclude -Ilib \
+NVFLAGS   ?= -O2 -std=c++17 -Xcompiler -fPIC,-Wall,-fvisibility=hidden -Iinclude -Ilib \
              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_75,code=compute_75
 endif
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CUDA_OBJ  := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 LDLIBS    += -ldl
-TOOLS     := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+TOOLS_COMMON := $(wildcard tools/common/*.c)
+TOOLS_LIB := $(BUILD)/libds2_tools.a
+TOOLS     := $(filter-out common,$(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
 TOOL_BINS := $(sort $(TOOLS:%=$(BUILD)/%))
 TEST_SRC  := $(wildcard test/test_*.c)
 TEST_COMMON := $(wildcard test/common/*.c)
@@ -55,6 +60,10 @@ all: lib tools
 lib: $(BUILD)/libds2.a $(BUILD)/libds2.so $(CUDA_PLUGIN)
 tools: $(TOOL_BINS)
 tests: $(TEST_BINS)
+
+# Only tools and tests see tools/common and test/common; the library sees neither.
+$(BUILD)/obj/tools/%.o: CFLAGS += -Itools/common
+$(BUILD)/obj/test/%.o: CFLAGS += -Itest/common -Itools/common
 
 $(BUILD)/obj/%-avx2.o: %-avx2.c
 	@mkdir -p $(dir $@)
@@ -83,24 +92,30 @@ $(BUILD)/libds2.a: $(LIB_OBJ)
 $(BUILD)/libds2.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The CUDA backend as a plugin (only ds2_fail comes from lib/).
-$(BUILD)/libds2_cuda.so: $(CUDA_OBJ) $(BUILD)/obj/lib/error.o
+$(TOOLS_LIB): $(TOOLS_COMMON:%.c=$(BUILD)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The CUDA backend as a plugin. It links its own copies of the two leaf objects it shares with
+# lib/ (ds2_fail, ds2_net_validate: hidden, so neither side sees the other's) and calls nothing
+# in libds2.
+$(BUILD)/libds2_cuda.so: $(CUDA_OBJ) $(BUILD)/obj/lib/base/error.o $(BUILD)/obj/lib/format/net.o
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(CUDA_LIBS)
 
 .SECONDEXPANSION:
 # A function, not an inline patsubst: every `%` in a pattern rule's prerequisites is the stem.
 tool_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c))
-$(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(BUILD)/libds2.a | $(CUDA_PLUGIN)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(LDLIBS)
+$(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(TOOLS_LIB) $(BUILD)/libds2.a | $(CUDA_PLUGIN)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TOOLS_LIB) $(BUILD)/libds2.a $(LDLIBS)
 
-$(TEST_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(BUILD)/libds2.a | $(CUDA_PLUGIN)
+$(TEST_BINS): $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(TOOLS_LIB) $(BUILD)/libds2.a | $(CUDA_PLUGIN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libds2.a $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TOOLS_LIB) $(BUILD)/libds2.a $(CHECK_LIBS) $(LDLIBS)
 
 # Each suite runs from the repository root (golden files are found relative to it).
 # Exit status 77 means "skipped" (e.g. test_gpu without a CUDA device): shown, not counted as
 # passed or failed.
-test-plain: $(TEST_BINS) tools
+test-plain: $(TEST_BINS) tools $(BUILD)/libds2.so
 	@fail=0; skipped=; for t in $(TEST_BINS); do echo "== $$t"; CK_FORK=yes $$t; rc=$$?; \
 	  if [ $$rc -eq 77 ]; then echo "SKIPPED: $$t"; skipped="$$skipped $$t"; \
 	  elif [ $$rc -ne 0 ]; then fail=1; fi; done; \

@@ -1,6 +1,7 @@
 /*
- * ds2_backend_gpu_fp32: sessions (stream, cuBLAS handle, reusable device buffers, pinned
- * staging, captured recurrent graphs) and the forward pass. Weights live in ds2_cuda_model.
+ * The CUDA backend (row gpu-fp32 of lib/core/backends.c): sessions (stream, cuBLAS handle, reusable
+ * device buffers, pinned staging, captured recurrent graphs) and the forward pass. Weights live in
+ * ds2_cuda_model.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "weights.h"
 
 extern "C" {
-#include "backend.h"
+#include "base/backend.h"
 }
 
 /* cuBLAS needs a user workspace for graph capture (its default pool may allocate). */
@@ -61,9 +62,12 @@ typedef struct gpu_session {
     unsigned long long clock;
 } gpu_session;
 
-static ds2_status gpu_prepare(const ds2_net *net, int device_index, void **model_data, ds2_err *err)
+static ds2_status gpu_prepare(const ds2_net *net, ds2_precision precision, int device_index,
+                              void **model_data, ds2_err *err)
 {
     *model_data = NULL;
+    if (precision != DS2_PRECISION_FP32)
+        return ds2_fail(err, DS2_ERR_UNSUPPORTED, "the GPU backend runs fp32 only");
     ds2_cuda_model *m;
     DS2_TRY(ds2_cuda_model_create(net, device_index, &m, err));
     *model_data = m;
@@ -392,7 +396,10 @@ static ds2_status gpu_forward(void *session_data, ds2_forward_batch *fb, ds2_err
     return st;
 }
 
-/* Looked up by name with dlsym by lib/backend_cuda_loader.c. */
-extern "C" const ds2_backend_i ds2_cuda_plugin_backend = {
-    "gpu-fp32", gpu_prepare, gpu_release, gpu_session_create, gpu_session_free, gpu_forward,
+/* The plugin's only exports (built with -fvisibility=hidden), looked up with dlsym by
+ * lib/core/cuda_plugin.c: the interface version it was built against, checked first, then the
+ * vtable. */
+extern "C" DS2_API const int ds2_cuda_plugin_interface_version = DS2_BACKEND_INTERFACE_VERSION;
+extern "C" DS2_API const ds2_backend_i ds2_cuda_plugin_backend = {
+    gpu_prepare, gpu_release, gpu_session_create, gpu_session_free, gpu_forward,
 };

@@ -10,7 +10,7 @@
 #include <cuda_runtime.h>
 
 extern "C" {
-#include "error.h"
+#include "base/error.h"
 }
 
 const char *ds2_cublas_status_string(cublasStatus_t s);

@@ -11,7 +11,7 @@
 #include "check.h"
 
 extern "C" {
-#include "net.h"
+#include "format/net.h"
 #include "plan.h"
 }
 

@@ -8,7 +8,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "net.h"
+#include "format/net.h"
 
 /* im2col scratch cap: conv layers run in column chunks so the scratch stays this small. */
 #define DS2_CUDA_COL_FLOATS ((size_t)32 << 20)
@@ -82,10 +82,9 @@ static inline int ds2_cuda_plan_make(const ds2_net *n, int batch, int t_max, ds2
         s->f_in = c->f_in;
         s->f_out = c->f_out;
         s->t_in = t;
-        long long to = ((long long)t + 2LL * c->pad_time - c->k_time) / c->stride_time + 1;
-        if (t + 2LL * c->pad_time - c->k_time < 0 || to < 1 || to > INT_MAX)
+        if (t + 2LL * c->pad_time - c->k_time < 0 || t + 2LL * c->pad_time > INT_MAX)
             return -1;
-        s->t_out = (int)to;
+        s->t_out = ds2_conv_output_size(t, c->k_time, c->stride_time, c->pad_time);
         t = s->t_out;
         size_t cols = ds2_cuda_size((size_t)s->f_out, (size_t)s->t_out, 1, 1);
         size_t out = ds2_cuda_size((size_t)batch, (size_t)s->c_out, cols, 1);

@@ -20,58 +20,6 @@ ds2_status ds2_cuda_use_device(int device, ds2_err *err)
     return DS2_OK;
 }
 
-static int matrix_ok(const ds2_matrix *m, int rows, int cols)
-{
-    return m->rows == rows && m->cols == cols && (m->f32 || (m->i8 && m->scale));
-}
-
-static ds2_status check_net(const ds2_net *n, ds2_err *err)
-{
-    if (n->n_conv < 1 || n->n_conv > DS2_MAX_CONV)
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu: %d conv layers", n->n_conv);
-    int c = 1, f = n->n_freq;
-    for (int i = 0; i < n->n_conv; i++) {
-        const ds2_conv_desc *cd = &n->conv[i];
-        if (cd->c_in != c || cd->f_in != f || cd->c_out < 1 || cd->k_freq < 1 || cd->k_time < 1 ||
-            cd->stride_freq < 1 || cd->stride_time < 1 || cd->pad_freq < 0 || cd->pad_time < 0 ||
-            !cd->weight || cd->f_out != (f + 2 * cd->pad_freq - cd->k_freq) / cd->stride_freq + 1 ||
-            cd->f_out < 1)
-            return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                            "gpu: conv %d shape is inconsistent (c_in %d, f_in %d, f_out %d)", i,
-                            cd->c_in, cd->f_in, cd->f_out);
-        c = cd->c_out;
-        f = cd->f_out;
-    }
-    const int gates = n->rnn_type == DS2_RNN_LSTM   ? 4
-                      : n->rnn_type == DS2_RNN_GRU  ? 3
-                      : n->rnn_type == DS2_RNN_TANH ? 1
-                                                    : 0;
-    if (!gates || n->gates != gates || n->hidden < 1 || n->layers < 1 || !n->layer ||
-        (n->directions != 1 && n->directions != 2) || n->n_labels < 1)
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                        "gpu: bad rnn (type %d, gates %d, hidden %d, layers %d, directions %d, "
-                        "labels %d)",
-                        (int)n->rnn_type, n->gates, n->hidden, n->layers, n->directions,
-                        n->n_labels);
-    const int gh = gates * n->hidden;
-    for (int l = 0; l < n->layers; l++) {
-        const int in = l == 0 ? c * f : n->hidden;
-        if (n->layer[l].input_size != in)
-            return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu: rnn %d input size %d, want %d", l,
-                            n->layer[l].input_size, in);
-        for (int d = 0; d < n->directions; d++)
-            if (!matrix_ok(&n->layer[l].dir[d].w_ih, gh, in) ||
-                !matrix_ok(&n->layer[l].dir[d].w_hh, gh, n->hidden))
-                return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                                "gpu: rnn %d direction %d weights have the wrong shape", l, d);
-    }
-    if (!matrix_ok(&n->fc, n->n_labels, n->hidden))
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu: fc weights have the wrong shape");
-    if (n->directions == 1 && n->lookahead_context > 0 && !n->lookahead_w)
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "gpu: lookahead weights missing");
-    return DS2_OK;
-}
-
 static int has_lookahead(const ds2_net *n)
 {
     return n->directions == 1 && n->lookahead_context > 0;
@@ -188,7 +136,7 @@ static ds2_status upload_all(ds2_cuda_model *m, const ds2_net *n, ds2_err *err)
 ds2_status ds2_cuda_model_create(const ds2_net *net, int device, ds2_cuda_model **out, ds2_err *err)
 {
     *out = NULL;
-    DS2_TRY(check_net(net, err));
+    DS2_TRY(ds2_net_validate(net, err));
     DS2_TRY(ds2_cuda_use_device(device, err));
     ds2_cuda_model *m = (ds2_cuda_model *)calloc(1, sizeof *m);
     if (!m)

@@ -8,9 +8,14 @@
  *   ds2_session  working memory + precision/device/thread count. One thread at a time per
  *                session; use one session per thread. Must be freed before its model.
  *
- * Every fallible call returns ds2_status. A detailed message is written to the caller's
- * error buffer (ds2_model_load, ds2_audio_load) or kept in the session
- * (ds2_session_error). The library never prints; messages go to the optional log callback.
+ * Errors: every fallible call returns ds2_status, and its message is found one way:
+ *   - a call that creates an object (ds2_model_load, ds2_audio_load, ds2_session_create) has no
+ *     object to keep it in, so it writes the message to the caller's `error` buffer of
+ *     `error_size` bytes (NUL-terminated, truncated to fit; "" on success; NULL to ignore);
+ *   - a call on an existing object (ds2_run) keeps it in that object: ds2_session_error().
+ * The library never prints or exits; the same messages also go to the optional log callback.
+ *
+ * Only the functions marked DS2_API are exported from libds2.so, all named ds2_*.
  */
 #ifndef DS2_H
 #define DS2_H
@@ -23,6 +28,14 @@ extern "C" {
 #endif
 
 #define DS2_VERSION_STRING "0.1.0"
+
+/* Marks the public functions: the library is built with -fvisibility=hidden, so these are the
+ * only symbols libds2.so exports (no internal name can interpose on another library's). */
+#if defined(__GNUC__)
+#define DS2_API __attribute__((visibility("default")))
+#else
+#define DS2_API
+#endif
 
 typedef enum ds2_status {
     DS2_OK = 0,
@@ -38,7 +51,7 @@ typedef enum ds2_status {
 } ds2_status;
 
 /* Static string naming the status, never NULL. */
-const char *ds2_status_string(ds2_status status);
+DS2_API const char *ds2_status_string(ds2_status status);
 
 typedef enum ds2_log_level {
     DS2_LOG_ERROR = 0,
@@ -60,14 +73,14 @@ typedef struct ds2_model_params {
     void *log_user_data;
 } ds2_model_params;
 
-ds2_model_params ds2_model_default_params(void);
+DS2_API ds2_model_params ds2_model_default_params(void);
 
 /* Maps a libds2 model file (GGUF v3, see docs/model-format.md) read-only and validates
  * every key and tensor. On failure *model is NULL and error (if not NULL) holds a message
  * naming what is wrong. */
-ds2_status ds2_model_load(const char *path, const ds2_model_params *params, ds2_model **model,
-                          char *error, size_t error_size);
-void ds2_model_free(ds2_model *model);
+DS2_API ds2_status ds2_model_load(const char *path, const ds2_model_params *params,
+                                  ds2_model **model, char *error, size_t error_size);
+DS2_API void ds2_model_free(ds2_model *model);
 
 typedef struct ds2_model_info {
     int sample_rate; /* audio rate the model expects, Hz */
@@ -84,9 +97,9 @@ typedef struct ds2_model_info {
     uint64_t file_bytes;
 } ds2_model_info;
 
-void ds2_model_get_info(const ds2_model *model, ds2_model_info *info);
+DS2_API void ds2_model_get_info(const ds2_model *model, ds2_model_info *info);
 /* Label i as a NUL-terminated UTF-8 string, or NULL when i is out of range. */
-const char *ds2_model_label(const ds2_model *model, int i);
+DS2_API const char *ds2_model_label(const ds2_model *model, int i);
 
 /* ---------------------------------------------------------------- audio */
 
@@ -98,9 +111,9 @@ typedef struct ds2_audio {
 
 /* Reads any format libsndfile reads; averages channels (as deepspeech.pytorch does) and
  * resamples band-limited to target_rate (pass ds2_model_info.sample_rate). */
-ds2_status ds2_audio_load(const char *path, int target_rate, ds2_audio *audio, char *error,
-                          size_t error_size);
-void ds2_audio_free(ds2_audio *audio);
+DS2_API ds2_status ds2_audio_load(const char *path, int target_rate, ds2_audio *audio, char *error,
+                                  size_t error_size);
+DS2_API void ds2_audio_free(ds2_audio *audio);
 
 /* ---------------------------------------------------------------- session */
 
@@ -115,13 +128,16 @@ typedef struct ds2_session_params {
     void *log_user_data;
 } ds2_session_params;
 
-ds2_session_params ds2_session_default_params(void);
+DS2_API ds2_session_params ds2_session_default_params(void);
 
-ds2_status ds2_session_create(const ds2_model *model, const ds2_session_params *params,
-                              ds2_session **session);
-void ds2_session_free(ds2_session *session);
-/* Message of the session's last failure ("" after success). Valid until the next call. */
-const char *ds2_session_error(const ds2_session *session);
+/* On failure *session is NULL and error (if not NULL) holds the reason, e.g. "no backend for
+ * int8 on the GPU" or the backend's own message (no GPU, built without CUDA, out of memory). */
+DS2_API ds2_status ds2_session_create(const ds2_model *model, const ds2_session_params *params,
+                                      ds2_session **session, char *error, size_t error_size);
+DS2_API void ds2_session_free(ds2_session *session);
+/* Message of the session's last failed ds2_run ("" after success). Valid until the next call
+ * on the session. */
+DS2_API const char *ds2_session_error(const ds2_session *session);
 
 /* One utterance of audio at the model's sample rate. */
 typedef struct ds2_utterance {
@@ -135,7 +151,7 @@ typedef struct ds2_run_params {
                             RNN state across them, as deepspeech.pytorch's transcribe does */
 } ds2_run_params;
 
-ds2_run_params ds2_run_default_params(void);
+DS2_API ds2_run_params ds2_run_default_params(void);
 
 typedef struct ds2_result {
     char *text;   /* greedy CTC transcript, owned */
@@ -146,44 +162,9 @@ typedef struct ds2_result {
 
 /* Runs `batch` utterances together (variable lengths; each utterance's output is the same as
  * when run alone) and fills results[0..batch). On failure no result needs freeing. */
-ds2_status ds2_run(ds2_session *session, const ds2_utterance *utterances, int batch,
-                   const ds2_run_params *params, ds2_result *results);
-void ds2_result_free(ds2_result *result);
-
-/* ---------------------------------------------------------------- metrics */
-
-/* Word / character edit distance as deepspeech.pytorch's WER/CER: the transcript and
- * reference are compared as given (callers upper-case both); words split on spaces, and
- * the CER ignores spaces. Returns the distance; *ref_units receives the reference length
- * (words, or characters without spaces). Returns -1 on allocation failure. */
-long ds2_word_errors(const char *hypothesis, const char *reference, long *ref_words);
-long ds2_char_errors(const char *hypothesis, const char *reference, long *ref_chars);
-
-/* ---------------------------------------------------------------- manifest */
-
-/* An evaluation set: audio file paths (resolved, usable as given) and reference transcripts. */
-typedef struct ds2_manifest_entry {
-    char *audio_path;
-    char *transcript;
-} ds2_manifest_entry;
-
-typedef struct ds2_manifest {
-    ds2_manifest_entry *entries;
-    int count;
-} ds2_manifest;
-
-/* Reads a manifest, format detected by content:
- *   JSON (deepspeech.pytorch V3): {"root_path": DIR, "samples": [{"wav_path": P,
- *        "transcript_path": P}, ...]}; P relative to root_path, root_path relative to the
- *        manifest's directory (default: that directory), or to the current directory as
- *        deepspeech.pytorch does when only that reading names a directory;
- *   CSV:  "wav_path,txt_path" per line;  TSV: "audio_path<TAB>transcript text" per line;
- *        relative paths are relative to the manifest's directory.
- * Transcript files are read with trailing newlines stripped. Every audio file must exist.
- * On failure the manifest is empty and error names the file and line or sample index. */
-ds2_status ds2_manifest_load(const char *path, ds2_manifest *manifest, char *error,
-                             size_t error_size);
-void ds2_manifest_free(ds2_manifest *manifest);
+DS2_API ds2_status ds2_run(ds2_session *session, const ds2_utterance *utterances, int batch,
+                           const ds2_run_params *params, ds2_result *results);
+DS2_API void ds2_result_free(ds2_result *result);
 
 #ifdef __cplusplus
 }

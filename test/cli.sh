@@ -54,5 +54,27 @@ expect "breakdown missing hyp" 1 "no transcript for b.flac" -- tools/wer-breakdo
 mkdir -p "$T/bad"; echo "not a table" > "$T/bad/utterances.tsv"
 expect "breakdown not a table" 1 "header" -- tools/wer-breakdown "$T/bad" "$T/hyp.tsv"
 expect "breakdown no table" 1 "No such file" -- tools/wer-breakdown "$T/nope" "$T/hyp.tsv"
+# A CUDA plugin from another build is refused before it is called, naming both interface
+# versions (the loader looks next to the executable first).
+mkdir -p "$T/plug"; cp $B/ds2-transcribe "$T/plug/"
+printf 'const int ds2_cuda_plugin_interface_version = 1;\nconst int ds2_cuda_plugin_backend;\n' > "$T/plug/p.c"
+cc -shared -fPIC -o "$T/plug/libds2_cuda.so" "$T/plug/p.c"
+expect "plugin version mismatch" 1 "implements backend interface version 1, this libds2 needs version" -- "$T/plug/ds2-transcribe" -m $M --device gpu $W
+# Only the public API leaves the shared objects (-fvisibility=hidden + DS2_API): an internal
+# name such as gguf_find_tensor would interpose on another library's (ggml's) in one process.
+# The linker's own symbols (_init, _fini, _edata, _end, __bss_start) are not ours.
+exports() { nm -D --defined-only "$1" | awk '{print $NF}' | grep -Ev '^(_init|_fini|_edata|_end|__bss_start)$'; }
+check_exports() {
+    local so=$1 allowed=$2 bad
+    [ -e "$so" ] || { fail=$((fail + 1)); echo "FAIL exports: $so not built"; return; }
+    bad=$(exports "$so" | grep -Ev "$allowed")
+    if [ -n "$bad" ] || [ -z "$(exports "$so")" ]; then
+        fail=$((fail + 1)); echo "FAIL exports of $so outside $allowed:"; echo "$bad" | sed 's/^/    /'
+    else
+        pass=$((pass + 1))
+    fi
+}
+check_exports $B/libds2.so '^ds2_'
+[ -e $B/libds2_cuda.so ] && check_exports $B/libds2_cuda.so '^ds2_cuda_plugin_(backend|interface_version)$'
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -9,8 +9,8 @@
 
 #include <sndfile.h>
 
-#include "audio.h"
-#include "common/check_main.h"
+#include "audio/audio.h"
+#include "check_main.h"
 #include "ds2.h"
 
 static char tmpdir[64];

@@ -1,6 +1,7 @@
-/* Conv stack (im2col + sgemm, tiled over frames, fused bias/Hardtanh/mask) against a direct
- * convolution written here the way MaskConv runs it: whole padded batch tensor, every layer
- * masked with the final output length. Also the AVX2 epilogue against its reference. */
+/* Conv stack (im2col + sgemm, tiled over frames, fused bias/Hardtanh/mask) against the direct
+ * convolution of test/common/naive_ds2.c, run the way MaskConv runs it: whole padded batch
+ * tensor, every layer masked with the final output length. Also the AVX2 epilogue against its
+ * reference. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,13 +9,14 @@
 
 #include "check_main.h"
 #include "conv/conv.h"
-#include "cpu_internal.h"
+#include "cpu/internal.h"
+#include "naive_ds2.h"
+#include "test_random.h"
 
 static unsigned rng = 777;
 static float frand(void)
 {
-    rng = rng * 1664525u + 1013904223u;
-    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+    return test_rand(&rng);
 }
 
 typedef struct conv_case {
@@ -32,7 +34,7 @@ static void make_net(const conv_case *cc, ds2_net *net)
         ds2_conv_desc *c = &net->conv[l];
         *c = (ds2_conv_desc){c_in,      cc->ch[l], cc->kf[l], cc->kt[l], cc->sf[l], cc->st[l],
                              cc->pf[l], cc->pt[l], f_in,      0,         NULL,      NULL};
-        c->f_out = (f_in + 2 * c->pad_freq - c->k_freq) / c->stride_freq + 1;
+        c->f_out = ds2_conv_output_size(f_in, c->k_freq, c->stride_freq, c->pad_freq);
         size_t nw = (size_t)c->c_out * c_in * c->k_freq * c->k_time;
         float *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * c->c_out);
         /* scaled so activations spread over the Hardtanh range, both clamps hit */
@@ -56,53 +58,6 @@ static void free_net(ds2_net *net)
     }
 }
 
-/* Upstream semantics on one utterance's padded [F][t_max] input; returns [T_last][C*F]. */
-static float *direct_conv(const ds2_net *net, const float *x, int t_max, int out_len, int *t_last)
-{
-    int c_in = 1, f_in = net->n_freq, t_in = t_max;
-    float *in = malloc(sizeof(float) * f_in * t_in);
-    memcpy(in, x, sizeof(float) * f_in * t_in);
-    for (int l = 0; l < net->n_conv; l++) {
-        const ds2_conv_desc *c = &net->conv[l];
-        int t_out = (t_in + 2 * c->pad_time - c->k_time) / c->stride_time + 1;
-        float *out = calloc((size_t)c->c_out * c->f_out * t_out, sizeof(float));
-        for (int co = 0; co < c->c_out; co++)
-            for (int f = 0; f < c->f_out; f++)
-                for (int t = 0; t < t_out; t++) {
-                    double acc = c->bias[co];
-                    for (int ci = 0; ci < c_in; ci++)
-                        for (int kf = 0; kf < c->k_freq; kf++)
-                            for (int kt = 0; kt < c->k_time; kt++) {
-                                int fi = f * c->stride_freq - c->pad_freq + kf;
-                                int ti = t * c->stride_time - c->pad_time + kt;
-                                if (fi < 0 || fi >= f_in || ti < 0 || ti >= t_in)
-                                    continue;
-                                acc +=
-                                    (double)
-                                        c->weight[((co * c_in + ci) * c->k_freq + kf) * c->k_time +
-                                                  kt] *
-                                    in[((size_t)ci * f_in + fi) * t_in + ti];
-                            }
-                    float v = (float)acc;
-                    v = v < 0 ? 0 : v > 20 ? 20 : v;
-                    out[((size_t)co * c->f_out + f) * t_out + t] = t >= out_len ? 0.0f : v;
-                }
-        free(in);
-        in = out;
-        c_in = c->c_out;
-        f_in = c->f_out;
-        t_in = t_out;
-    }
-    int K = c_in * f_in;
-    float *flat = malloc(sizeof(float) * K * t_in);
-    for (int t = 0; t < t_in; t++)
-        for (int k = 0; k < K; k++)
-            flat[(size_t)t * K + k] = in[(size_t)k * t_in + t];
-    free(in);
-    *t_last = t_in;
-    return flat;
-}
-
 /* shift: use the per-tap GEMMs for stride-1 layers (as prepare does); 0 forces full im2col. */
 static void run_case(const conv_case *cc, int t_max, int length, size_t col_bytes, int threads,
                      int shift)
@@ -117,7 +72,7 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
     ds2_err err = {{0}};
     if (shift)
         ck_assert_int_eq(cpu_conv_pack(&m, &err), DS2_OK);
-    ck_assert_int_eq(ds2_threadpool_create(threads, &s.pool, &err), DS2_OK);
+    ck_assert_int_eq(ds2_threadpool_create(threads, &s.w.pool, &err), DS2_OK);
 
     float *x = calloc((size_t)net.n_freq * t_max, sizeof(float));
     for (int f = 0; f < net.n_freq; f++)
@@ -126,7 +81,8 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
     int out_len = ds2_net_output_length(&net, length);
     int t_rows = ds2_net_output_length(&net, t_max);
     int t_last;
-    float *want = direct_conv(&net, x, t_max, out_len, &t_last);
+    /* Upstream semantics on the padded [F][t_max] input: naive_ds2's direct convolution. */
+    float *want = naive_conv_stack(&net, x, t_max, t_max, out_len, &t_last);
     ck_assert_int_eq(t_last, t_rows);
     const ds2_conv_desc *last = &net.conv[net.n_conv - 1];
     int K = last->c_out * last->f_out, B = 3, row = 1;
@@ -154,7 +110,7 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
     free(x0), free(want), free(x);
     cpu_buf_free(&s.conv_in), cpu_buf_free(&s.conv_a), cpu_buf_free(&s.conv_b),
         cpu_buf_free(&s.col);
-    ds2_threadpool_destroy(s.pool);
+    ds2_threadpool_destroy(s.w.pool);
     cpu_conv_unpack(&m);
     free_net(&net);
 }

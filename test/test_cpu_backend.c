@@ -1,5 +1,5 @@
-/* CPU backends through lib/backend.h on random small nets: against the naive double forward
- * (test/common/naive_ds2.c), batch invariance, carried state, a hand-computed H=1 net, and
+/* The CPU backend (both rows of the backend table) on random small nets: against the naive double
+ * forward (test/common/naive_ds2.c), batch invariance, carried state, a hand-computed H=1 net, and
  * argument checking. */
 #include <check.h>
 #include <math.h>
@@ -7,33 +7,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "check_main.h"
+#include "core/backends.h"
 #include "naive_ds2.h"
+#include "test_random.h"
 
 /* The backend under test and its tolerance against the naive double forward, set per TCase:
  * fp32 differs only by float rounding; int8 by quantization (per-row int8 weights, per-row
  * uint8 activations: relative error ~1/255 per product, compounding over layers and frames). */
 static const ds2_backend_i *backend;
+static ds2_precision precision;
 static float tol_naive;
+
+/* The backend as sessions find it: through the backend table. */
+static void use_backend(ds2_precision p)
+{
+    const ds2_backend *row = ds2_backend_find(DS2_DEVICE_CPU, p);
+    ck_assert_ptr_nonnull(row);
+    backend = row->impl;
+    precision = p;
+}
 
 static void use_fp32(void)
 {
-    backend = &ds2_backend_cpu_fp32;
+    use_backend(DS2_PRECISION_FP32);
     tol_naive = 2e-5f;
 }
 
 static void use_int8(void)
 {
-    backend = &ds2_backend_cpu_int8;
+    use_backend(DS2_PRECISION_INT8);
     tol_naive = 0.04f; /* observed max 0.012 (tanh RNN, chaotic random weights) with fp32
-                       * convs; the int8 convs' static [0, 20] input range adds ~0.02 */
+                        * convs; the int8 convs' static [0, 20] input range adds ~0.02 */
 }
 
 static unsigned rng = 99;
 static float frand(void)
 {
-    rng = rng * 1664525u + 1013904223u;
-    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+    return test_rand(&rng);
 }
 
 /* [batch][n_freq][t_max], random within each length, zero past it. */
@@ -59,7 +70,7 @@ static runner open_runner(const ds2_net *net, int threads)
 {
     runner r = {net, NULL, NULL};
     ds2_err err = {{0}};
-    ck_assert_msg(backend->prepare(net, 0, &r.model, &err) == DS2_OK, "%s", err.msg);
+    ck_assert_msg(backend->prepare(net, precision, 0, &r.model, &err) == DS2_OK, "%s", err.msg);
     ck_assert_msg(backend->session_create(net, r.model, threads, 0, &r.session, &err) == DS2_OK,
                   "%s", err.msg);
     return r;
@@ -364,15 +375,15 @@ START_TEST(rejects_bad_arguments)
     void *model = (void *)1;
     ds2_net bad = *net;
     bad.gates = 4;
-    ck_assert_int_eq(backend->prepare(&bad, 0, &model, &err), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(backend->prepare(&bad, precision, 0, &model, &err), DS2_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(model);
     bad = *net;
     bad.conv[1].f_out++;
-    ck_assert_int_eq(backend->prepare(&bad, 0, &model, &err), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(backend->prepare(&bad, precision, 0, &model, &err), DS2_ERR_INVALID_ARGUMENT);
     bad = *net;
     bad.fc.cols++;
-    ck_assert_int_eq(backend->prepare(&bad, 0, &model, &err), DS2_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(backend->prepare(NULL, 0, &model, &err), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(backend->prepare(&bad, precision, 0, &model, &err), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(backend->prepare(NULL, precision, 0, &model, &err), DS2_ERR_INVALID_ARGUMENT);
     void *sess = (void *)1;
     ck_assert_int_eq(backend->session_create(net, NULL, 1, 0, &sess, &err),
                      DS2_ERR_INVALID_ARGUMENT);
@@ -456,14 +467,12 @@ static TCase *backend_case(const char *name, void (*setup)(void), int hand_check
     return tc;
 }
 
-int main(void)
+static Suite *cpu_backend_suite(void)
 {
     Suite *s = suite_create("cpu_backend");
     suite_add_tcase(s, backend_case("fp32", use_fp32, 1));
     suite_add_tcase(s, backend_case("int8", use_int8, 0));
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+DS2_CHECK_MAIN(cpu_backend_suite)

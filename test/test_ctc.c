@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/check_main.h"
-#include "ctc_greedy.h"
+#include "check_main.h"
+#include "decode/ctc_greedy.h"
 
 /* Labels as deepspeech.pytorch's English set: blank '_' first, then letters and space. */
 static const char *const LABELS[] = {"_", "'", "A", "B", "C", " "};

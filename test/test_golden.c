@@ -72,7 +72,7 @@ static double run_case(const ds2_json_value *c, ds2_precision precision, int thr
     sp.precision = precision;
     sp.n_threads = threads;
     ds2_session *s = NULL;
-    ck_assert_int_eq(ds2_session_create(m, &sp, &s), DS2_OK);
+    ck_assert_int_eq(ds2_session_create(m, &sp, &s, NULL, 0), DS2_OK);
     ds2_run_params rp = ds2_run_default_params();
     rp.want_probs = 1;
     ds2_audio audio[2];
@@ -176,7 +176,7 @@ START_TEST(resampled_stereo_input)
     ck_assert_msg(ds2_model_load(GOLDEN_DIR "bigru.gguf", NULL, &m, err, sizeof err) == DS2_OK,
                   "%s", err);
     ds2_session *s = NULL;
-    ck_assert_int_eq(ds2_session_create(m, NULL, &s), DS2_OK);
+    ck_assert_int_eq(ds2_session_create(m, NULL, &s, NULL, 0), DS2_OK);
     ds2_utterance u = {a.samples, a.n_samples};
     ds2_result r;
     ck_assert_int_eq(ds2_run(s, &u, 1, NULL, &r), DS2_OK);

@@ -15,11 +15,12 @@
 #include <unistd.h>
 
 #include "../cuda/plan.h"
-#include "backend.h"
+#include "check_main.h"
+#include "core/backends.h"
 #include "ds2.h"
 #include "gguf_builder.h"
+#include "test_random.h"
 
-#define EXIT_SKIPPED 77
 #define PROB_TOL 1e-4
 #define STATE_TOL 1e-4
 
@@ -35,8 +36,7 @@ typedef struct test_net {
 
 static float urand(unsigned *seed, float a)
 {
-    *seed = *seed * 1664525u + 1013904223u;
-    return a * (2.0f * (float)(*seed >> 8) / 16777216.0f - 1.0f);
+    return a * test_rand(seed);
 }
 
 /* Also used outside a test (to probe for a device), so no ck_assert here. */
@@ -96,7 +96,7 @@ static void conv_geometry(ds2_net *n, int channels)
         d->pad_freq = p_f[i];
         d->pad_time = p_t[i];
         d->f_in = f;
-        d->f_out = (f + 2 * p_f[i] - k_f[i]) / s_f[i] + 1;
+        d->f_out = ds2_conv_output_size(f, k_f[i], s_f[i], p_f[i]);
         f = d->f_out;
         c = channels;
     }
@@ -265,16 +265,18 @@ START_TEST(unavailable_is_reported)
 {
     test_net t;
     make_net(&t, DS2_RNN_GRU, 2, 0, 3);
-    const ds2_backend_i *b = &ds2_backend_gpu_fp32;
-    ck_assert_str_eq(b->name, "gpu-fp32");
+    const ds2_backend *row = ds2_backend_find(DS2_DEVICE_GPU, DS2_PRECISION_FP32);
+    ck_assert_str_eq(row->name, "gpu-fp32");
+    const ds2_backend_i *b = row->impl;
     ds2_err err = {""};
     void *model = (void *)1;
-    ds2_status st = b->prepare(&t.net, 0, &model, &err);
+    ds2_status st = b->prepare(&t.net, DS2_PRECISION_FP32, 0, &model, &err);
     if (st == DS2_OK) {
         b->release(model);
         /* A device exists: an absent ordinal is still a clear NO_DEVICE. */
         model = (void *)1;
-        ck_assert_int_eq(b->prepare(&t.net, 99, &model, &err), DS2_ERR_NO_DEVICE);
+        ck_assert_int_eq(b->prepare(&t.net, DS2_PRECISION_FP32, 99, &model, &err),
+                         DS2_ERR_NO_DEVICE);
         ck_assert_ptr_null(model);
         ck_assert_msg(strstr(err.msg, "no CUDA device 99") != NULL, "%s", err.msg);
     } else {
@@ -298,18 +300,20 @@ END_TEST
 /* ---------------------------------------------------------------- backend against CPU */
 
 typedef struct backend_run {
+    const ds2_backend *row; /* for its name */
     const ds2_backend_i *b;
     void *model, *session;
 } backend_run;
 
-static void open_backend(backend_run *r, const ds2_backend_i *b, const ds2_net *net)
+static void open_backend(backend_run *r, ds2_device device, const ds2_net *net)
 {
     ds2_err err = {""};
-    r->b = b;
-    ck_assert_msg(b->prepare(net, 0, &r->model, &err) == DS2_OK, "%s prepare: %s", b->name,
-                  err.msg);
-    ck_assert_msg(b->session_create(net, r->model, 1, 0, &r->session, &err) == DS2_OK,
-                  "%s session: %s", b->name, err.msg);
+    r->row = ds2_backend_find(device, DS2_PRECISION_FP32);
+    r->b = r->row->impl;
+    ck_assert_msg(r->b->prepare(net, DS2_PRECISION_FP32, 0, &r->model, &err) == DS2_OK,
+                  "%s prepare: %s", r->row->name, err.msg);
+    ck_assert_msg(r->b->session_create(net, r->model, 1, 0, &r->session, &err) == DS2_OK,
+                  "%s session: %s", r->row->name, err.msg);
 }
 
 static void close_backend(backend_run *r)
@@ -357,7 +361,7 @@ static void compare_batch(test_net *t, backend_run *cpu, backend_run *gpu, int b
                                     out_len[i], probs[i],  with_state ? state[i] : NULL};
             ds2_err err = {""};
             ck_assert_msg(run[i]->b->forward(run[i]->session, &fb, &err) == DS2_OK,
-                          "%s forward (batch %d, t_max %d): %s", run[i]->b->name, batch, t_max,
+                          "%s forward (batch %d, t_max %d): %s", run[i]->row->name, batch, t_max,
                           err.msg);
         }
         for (int b = 0; b < batch; b++)
@@ -385,8 +389,8 @@ static void backend_case(ds2_rnn_type type, int directions, int int8)
     test_net t;
     make_net(&t, type, directions, int8, 17u + (unsigned)type * 5u + (unsigned)directions);
     backend_run cpu, gpu;
-    open_backend(&cpu, &ds2_backend_cpu_fp32, &t.net);
-    open_backend(&gpu, &ds2_backend_gpu_fp32, &t.net);
+    open_backend(&cpu, DS2_DEVICE_CPU, &t.net);
+    open_backend(&gpu, DS2_DEVICE_GPU, &t.net);
     static const int one[1] = {57}, three[3] = {40, 9, 71};
     static const int eight[8] = {37, 5, 64, 1, 23, 64, 2, 50};
     static const int three_long[3] = {300, 170, 41}; /* > one graph chunk, buffers grow */
@@ -450,7 +454,7 @@ START_TEST(backend_rejects_bad_batch)
     test_net t;
     make_net(&t, DS2_RNN_LSTM, 2, 0, 5);
     backend_run gpu;
-    open_backend(&gpu, &ds2_backend_gpu_fp32, &t.net);
+    open_backend(&gpu, DS2_DEVICE_GPU, &t.net);
     const int lengths[2] = {10, 11};
     float feat[2 * 33 * 11] = {0}, probs[2 * 6 * 29];
     int out_len[2];
@@ -475,18 +479,6 @@ START_TEST(backend_rejects_bad_batch)
 END_TEST
 
 /* ---------------------------------------------------------------- public API */
-
-static float *make_audio(size_t n, unsigned seed)
-{
-    float *x = malloc(n * sizeof *x);
-    ck_assert_ptr_nonnull(x);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        x[i] = 0.3f * sinf(0.05f * (float)i * (1.0f + (float)(seed % 7) * 1e-3f)) +
-               0.05f * ((float)(seed >> 8) / 16777216.0f - 0.5f);
-    }
-    return x;
-}
 
 /* Smallest gap between the two most likely labels over a result's frames. */
 static float min_margin(const ds2_result *r)
@@ -515,9 +507,10 @@ static void compare_api(ds2_model *m, const ds2_utterance *u, int n_u, const cha
 {
     ds2_session *s[2] = {NULL, NULL};
     ds2_session_params p = ds2_session_default_params();
-    ck_assert_int_eq(ds2_session_create(m, &p, &s[0]), DS2_OK);
+    ck_assert_int_eq(ds2_session_create(m, &p, &s[0], NULL, 0), DS2_OK);
     p.device = DS2_DEVICE_GPU;
-    ck_assert_msg(ds2_session_create(m, &p, &s[1]) == DS2_OK, "%s: gpu session failed", what);
+    ck_assert_msg(ds2_session_create(m, &p, &s[1], NULL, 0) == DS2_OK, "%s: gpu session failed",
+                  what);
     ds2_run_params rp = ds2_run_default_params();
     rp.want_probs = 1;
     static const int sizes[3] = {1, 3, 8};
@@ -574,7 +567,8 @@ START_TEST(api_tiny_models_match_cpu)
     ds2_utterance u[5];
     float *audio[5];
     for (int i = 0; i < 5; i++) {
-        audio[i] = make_audio(lens[i], 7u + (unsigned)i);
+        audio[i] = test_tone(lens[i], 7u + (unsigned)i);
+        ck_assert_ptr_nonnull(audio[i]);
         u[i].samples = audio[i];
         u[i].n_samples = lens[i];
     }
@@ -627,7 +621,8 @@ START_TEST(api_golden_models_match_cpu)
         }
         for (; n_u < 3; n_u++) {
             size_t n = (size_t)info.sample_rate * (size_t)(n_u + 1) / 2;
-            synth[n_u] = make_audio(n, 31u + (unsigned)n_u);
+            synth[n_u] = test_tone(n, 31u + (unsigned)n_u);
+            ck_assert_ptr_nonnull(synth[n_u]);
             u[n_u].samples = synth[n_u];
             u[n_u].n_samples = n;
         }
@@ -677,15 +672,6 @@ static Suite *device_suite(void)
     return s;
 }
 
-static int run_suite(Suite *suite)
-{
-    SRunner *r = srunner_create(suite);
-    srunner_run_all(r, CK_NORMAL);
-    const int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed;
-}
-
 /* 1 when a device answers; else 0 with the backend's reason. */
 static int gpu_available(char *why, size_t why_size)
 {
@@ -693,10 +679,11 @@ static int gpu_available(char *why, size_t why_size)
     make_net(&t, DS2_RNN_TANH, 1, 0, 1);
     ds2_err err = {""};
     void *model = NULL;
-    ds2_status st = ds2_backend_gpu_fp32.prepare(&t.net, 0, &model, &err);
+    const ds2_backend_i *gpu = ds2_backend_find(DS2_DEVICE_GPU, DS2_PRECISION_FP32)->impl;
+    ds2_status st = gpu->prepare(&t.net, DS2_PRECISION_FP32, 0, &model, &err);
     free_net(&t);
     if (st == DS2_OK)
-        ds2_backend_gpu_fp32.release(model);
+        gpu->release(model);
     snprintf(why, why_size, "%s: %s", ds2_status_string(st), err.msg);
     /* Any other failure is a bug the device suite should show, not a reason to skip. */
     return st != DS2_ERR_NOT_BUILT && st != DS2_ERR_NO_DEVICE;
@@ -704,13 +691,13 @@ static int gpu_available(char *why, size_t why_size)
 
 int main(void)
 {
-    int failed = run_suite(host_suite());
+    int failed = ds2_check_run(host_suite());
     char why[600];
     if (!gpu_available(why, sizeof why)) {
         printf("SKIP: gpu-device suite (%s)\n", why);
         fflush(stdout);
-        return failed ? EXIT_FAILURE : EXIT_SKIPPED;
+        return failed ? EXIT_FAILURE : DS2_CHECK_SKIPPED;
     }
-    failed += run_suite(device_suite());
+    failed += ds2_check_run(device_suite());
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,6 +1,6 @@
 /* Manifest loading (JSON V3, CSV, TSV) and the JSON reader underneath, on files written to a
  * temporary directory at run time. */
-#include "ds2.h"
+#include "manifest.h"
 #include "json_min.h"
 
 #include "check_main.h"

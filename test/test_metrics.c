@@ -1,5 +1,5 @@
 /* WER/CER edit distances against hand-computed cases (deepspeech.pytorch conventions). */
-#include "ds2.h"
+#include "metrics.h"
 
 #include "check_main.h"
 

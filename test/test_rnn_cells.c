@@ -1,11 +1,15 @@
 /* AVX2 recurrent cells against the scalar reference (libm expf/tanhf).
+ *
  * Bound: each AVX2 sigmoid/tanh is within EPS = 1e-6 relative of the true function (measured
  * max 1.9e-7 over [-100, 100]; libm's own error is < 1 ulp). Propagating that through each cell:
- *   tanh cell: |dh| <= 3 EPS |h|
- *   LSTM:      |dc| <= 3 EPS (|c_prev| + 1)        (|sigmoid(f) c| <= |c|, |sigmoid(i) tanh g| <=
- * 1) |dh| <= 3 EPS + |dc|                 (tanh' <= 1, sigmoid(o) <= 1) GRU:       |dh| <= 8 EPS (1
- * + |hn| + |h_prev|)  (r's error is multiplied by hn inside tanh) plus 1e-37 absolute for results
- * that underflow. */
+ *
+ *   tanh cell:  |dh| <= 3 EPS |h|
+ *   LSTM:       |dc| <= 3 EPS (|c_prev| + 1)       since |sigmoid(f) c| <= |c| and
+ *                                                  |sigmoid(i) tanh(g)| <= 1
+ *               |dh| <= 3 EPS + |dc|               since tanh' <= 1 and sigmoid(o) <= 1
+ *   GRU:        |dh| <= 8 EPS (1 + |hn| + |h_prev|)  r's error is multiplied by hn inside tanh
+ *
+ * plus 1e-37 absolute for results that underflow. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 
 #include "check_main.h"
 #include "rnn/rnn.h"
+#include "test_random.h"
 
 #define EPS 1e-6
 
@@ -22,8 +27,7 @@ static const float scales[] = {1e-3f, 0.5f, 3.0f, 20.0f, 100.0f};
 static unsigned rng = 12345;
 static float frand(float scale)
 {
-    rng = rng * 1664525u + 1013904223u;
-    return scale * ((float)(rng >> 8) / 8388608.0f - 1.0f);
+    return scale * test_rand(&rng);
 }
 
 static float *rand_vec(int n, float scale)

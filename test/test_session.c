@@ -10,6 +10,7 @@
 #include "check_main.h"
 #include "ds2.h"
 #include "gguf_builder.h"
+#include "test_random.h"
 
 static ds2_model *load_tiny(const char *type, int bidir, int int8)
 {
@@ -26,17 +27,6 @@ static ds2_model *load_tiny(const char *type, int bidir, int int8)
     return m;
 }
 
-static float *make_audio(size_t n, unsigned seed)
-{
-    float *x = malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        x[i] = 0.3f * sinf(0.05f * (float)i * (1.0f + (float)(seed % 7) * 1e-3f)) +
-               0.05f * ((float)(seed >> 8) / 16777216.0f - 0.5f);
-    }
-    return x;
-}
-
 static double max_abs_diff(const float *a, const float *b, size_t n)
 {
     double m = 0;
@@ -49,20 +39,25 @@ START_TEST(bad_parameters)
 {
     ds2_model *m = load_tiny("gru", 1, 0);
     ds2_session *s = (ds2_session *)1;
+    char err[256];
     ds2_session_params p = ds2_session_default_params();
     p.n_threads = 0;
-    ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ds2_session_create(m, &p, &s, err, sizeof err), DS2_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err, "threads 0") != NULL, "%s", err);
     p = ds2_session_default_params();
     p.precision = (ds2_precision)7;
-    ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ds2_session_create(m, &p, &s, NULL, 0), DS2_ERR_INVALID_ARGUMENT);
     p = ds2_session_default_params();
     p.device = DS2_DEVICE_GPU;
     p.precision = DS2_PRECISION_INT8;
-    ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_ERR_UNSUPPORTED);
-    ck_assert_int_eq(ds2_session_create(NULL, NULL, &s), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ds2_session_create(m, &p, &s, err, sizeof err), DS2_ERR_UNSUPPORTED);
+    ck_assert_str_eq(err, "no backend for int8 on the GPU");
+    ck_assert_int_eq(ds2_session_create(NULL, NULL, &s, err, sizeof err), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert(strlen(err) > 0);
 
-    ck_assert_int_eq(ds2_session_create(m, NULL, &s), DS2_OK);
+    ck_assert_int_eq(ds2_session_create(m, NULL, &s, err, sizeof err), DS2_OK);
+    ck_assert_str_eq(err, "");
     ds2_result r;
     float x[1600] = {0};
     ds2_utterance u = {x, 1600};
@@ -93,8 +88,12 @@ START_TEST(gpu_request_is_clear)
     ds2_session_params p = ds2_session_default_params();
     p.device = DS2_DEVICE_GPU;
     ds2_session *s = NULL;
-    ds2_status st = ds2_session_create(m, &p, &s);
+    char err[512];
+    ds2_status st = ds2_session_create(m, &p, &s, err, sizeof err);
     ck_assert(st == DS2_OK || st == DS2_ERR_NOT_BUILT || st == DS2_ERR_NO_DEVICE);
+    /* The reason reaches the caller, not only the log: "gpu-fp32: built without CUDA ...". */
+    if (st != DS2_OK)
+        ck_assert_msg(strncmp(err, "gpu-fp32: ", 10) == 0 && strlen(err) > 10, "%s", err);
     ds2_session_free(s);
     ds2_model_free(m);
 }
@@ -108,12 +107,12 @@ static void check_batch_invariance(const char *type, int bidir, int int8, int th
     p.precision = int8 ? DS2_PRECISION_INT8 : DS2_PRECISION_FP32;
     p.n_threads = threads;
     ds2_session *s = NULL;
-    ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_OK);
+    ck_assert_int_eq(ds2_session_create(m, &p, &s, NULL, 0), DS2_OK);
     const size_t lens[4] = {4000, 9100, 161, 7000};
     ds2_utterance u[4];
     float *audio[4];
     for (int i = 0; i < 4; i++) {
-        audio[i] = make_audio(lens[i], 100 + i);
+        audio[i] = test_tone(lens[i], 100 + i);
         u[i] = (ds2_utterance){audio[i], lens[i]};
     }
     ds2_run_params rp = ds2_run_default_params();
@@ -186,7 +185,7 @@ static void check_threads_identical(const char *type, int hidden, int bidir, int
     ds2_utterance u[3];
     float *audio[3];
     for (int i = 0; i < 3; i++) {
-        audio[i] = make_audio(lens[i], 300 + i);
+        audio[i] = test_tone(lens[i], 300 + i);
         u[i] = (ds2_utterance){audio[i], lens[i]};
     }
     ds2_run_params rp = ds2_run_default_params();
@@ -197,7 +196,7 @@ static void check_threads_identical(const char *type, int hidden, int bidir, int
         p.precision = int8 ? DS2_PRECISION_INT8 : DS2_PRECISION_FP32;
         p.n_threads = threads;
         ds2_session *s = NULL;
-        ck_assert_int_eq(ds2_session_create(m, &p, &s), DS2_OK);
+        ck_assert_int_eq(ds2_session_create(m, &p, &s, NULL, 0), DS2_OK);
         ds2_result r[3];
         ck_assert_msg(ds2_run(s, u, 3, &rp, threads == 1 ? ref : r) == DS2_OK, "%s",
                       ds2_session_error(s));
@@ -236,9 +235,9 @@ START_TEST(chunked_runs)
 {
     ds2_model *m = load_tiny("lstm", 0, 0);
     ds2_session *s = NULL;
-    ck_assert_int_eq(ds2_session_create(m, NULL, &s), DS2_OK);
+    ck_assert_int_eq(ds2_session_create(m, NULL, &s, NULL, 0), DS2_OK);
     const size_t n = 40000; /* 2.5 s */
-    float *x = make_audio(n, 5);
+    float *x = test_tone(n, 5);
     ds2_utterance u = {x, n};
     ds2_run_params rp = ds2_run_default_params();
     rp.want_probs = 1;

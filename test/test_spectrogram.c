@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/check_main.h"
+#include "check_main.h"
 #include "ds2.h"
 #include "json_min.h"
-#include "spectrogram.h"
+#include "audio/spectrogram.h"
 #include "test_files.h"
 
 #define N_FFT 320

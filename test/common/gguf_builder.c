@@ -1,4 +1,5 @@
 #include "gguf_builder.h"
+#include "test_random.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -161,8 +162,7 @@ unsigned char *gguf_builder_finish(gguf_builder *b, size_t *size)
 
 static float frand(unsigned *s, float scale)
 {
-    *s = *s * 1664525u + 1013904223u;
-    return ((float)(*s >> 8) / 16777216.0f * 2.0f - 1.0f) * scale;
+    return test_rand(s) * scale;
 }
 
 static void add_random(gguf_builder *b, const tiny_model_spec *sp, unsigned *seed, const char *name,

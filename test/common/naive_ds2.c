@@ -1,21 +1,16 @@
 #include "naive_ds2.h"
+#include "test_random.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static float urand(unsigned *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return (float)(*s >> 8) / 8388608.0f - 1.0f;
-}
-
 static float *rand_array(size_t n, float scale, unsigned *s)
 {
     float *a = malloc(sizeof(float) * (n ? n : 1));
     for (size_t i = 0; i < n; i++)
-        a[i] = scale * urand(s);
+        a[i] = scale * test_rand(s);
     return a;
 }
 
@@ -71,7 +66,7 @@ ds2_net *rand_net_create(const rand_net_spec *sp)
         ds2_conv_desc *c = &n->conv[l];
         *c = (ds2_conv_desc){c_in,      sp->ch[l], sp->kf[l], sp->kt[l], sp->sf[l], sp->st[l],
                              sp->pf[l], sp->pt[l], f_in,      0,         NULL,      NULL};
-        c->f_out = (f_in + 2 * c->pad_freq - c->k_freq) / c->stride_freq + 1;
+        c->f_out = ds2_conv_output_size(f_in, c->k_freq, c->stride_freq, c->pad_freq);
         int fan = c_in * c->k_freq * c->k_time;
         c->weight = rand_array((size_t)c->c_out * fan, 6.0f / sqrtf((float)fan), &s);
         float *b = rand_array(c->c_out, 1.0f, &s);
@@ -144,7 +139,7 @@ float *naive_conv_stack(const ds2_net *net, const float *x, int ld, int t_in, in
             in[(size_t)f * t_in + t] = x[(size_t)f * ld + t];
     for (int l = 0; l < net->n_conv; l++) {
         const ds2_conv_desc *c = &net->conv[l];
-        int t_out = (t_in + 2 * c->pad_time - c->k_time) / c->stride_time + 1;
+        int t_out = ds2_conv_output_size(t_in, c->k_time, c->stride_time, c->pad_time);
         double *out = calloc((size_t)c->c_out * c->f_out * t_out, sizeof(double));
         for (int co = 0; co < c->c_out; co++)
             for (int f = 0; f < c->f_out; f++)

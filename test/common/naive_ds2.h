@@ -3,7 +3,7 @@
 #ifndef TEST_NAIVE_DS2_H
 #define TEST_NAIVE_DS2_H
 
-#include "net.h"
+#include "format/net.h"
 
 typedef struct rand_net_spec {
     ds2_rnn_type type;

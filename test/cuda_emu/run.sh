@@ -11,8 +11,8 @@ SAN=${SANITIZE:+-fsanitize=$SANITIZE -fno-omit-frame-pointer}
 B=build/cuda-emu${SANITIZE:+-asan}
 E=$B/emu
 mkdir -p $E
-make -s BUILD=$B WITH_CUDA=0 OPT=-O1 SANITIZE=$SANITIZE lib $B/obj/test/common/gguf_builder.o
-OBJS=$(ls $B/obj/lib/*.o $B/obj/kernels/*/*.o 2>/dev/null | grep -v backend_cuda_loader)
+make -s BUILD=$B WITH_CUDA=0 OPT=-O1 SANITIZE=$SANITIZE lib $B/libds2_tools.a $B/obj/test/common/gguf_builder.o $B/obj/test/common/test_files.o
+OBJS=$(ls $B/obj/lib/*/*.o $B/obj/kernels/*.o $B/obj/kernels/*/*.o 2>/dev/null | grep -v cuda_plugin)
 CXX="${CXX:-g++} $SAN -std=c++17 -O1 -g -Wall -Wno-unused-function -Itest/cuda_emu/shim -Icuda -Ilib -Iinclude"
 EMU_OBJS=$E/emu.o
 for f in cuda/*.cu; do
@@ -24,14 +24,14 @@ done
 $CXX -c test/cuda_emu/emu.cc -o $E/emu.o
 # Link the backend directly instead of through the dlopen loader.
 cat > $E/direct.c <<'EOC'
-#include "backend.h"
+#include "base/backend.h"
 extern const ds2_backend_i ds2_cuda_plugin_backend;
-static ds2_status prep(const ds2_net *n, int d, void **m, ds2_err *e) { return ds2_cuda_plugin_backend.prepare(n, d, m, e); }
+static ds2_status prep(const ds2_net *n, ds2_precision p, int d, void **m, ds2_err *e) { return ds2_cuda_plugin_backend.prepare(n, p, d, m, e); }
 static void rel(void *m) { ds2_cuda_plugin_backend.release(m); }
 static ds2_status sc(const ds2_net *n, const void *m, int t, int d, void **s, ds2_err *e) { return ds2_cuda_plugin_backend.session_create(n, m, t, d, s, e); }
 static void sf(void *s) { ds2_cuda_plugin_backend.session_free(s); }
 static ds2_status fw(void *s, ds2_forward_batch *b, ds2_err *e) { return ds2_cuda_plugin_backend.forward(s, b, e); }
-const ds2_backend_i ds2_backend_gpu_fp32 = {"gpu-fp32", prep, rel, sc, sf, fw};
+const ds2_backend_i ds2_backend_cuda = {prep, rel, sc, sf, fw};
 EOC
 cc $SAN -std=c11 -O1 -g -Iinclude -Ilib -c $E/direct.c -o $E/direct.o
 EMU_OBJS="$EMU_OBJS $E/direct.o"
@@ -41,8 +41,8 @@ sed 's/    sp.precision = precision;/    sp.precision = DS2_PRECISION_FP32; (voi
 grep -q DS2_DEVICE_GPU $E/golden_on_gpu.c || { echo "run.sh: test_golden.c changed; update the sed"; exit 1; }
 for t in golden_on_gpu test_gpu; do
     src=$E/golden_on_gpu.c; [ $t = test_gpu ] && src=test/test_gpu.c
-    cc $SAN -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib -Itest/common -c $src -o $E/$t.o
-    ${CXX%% *} $SAN -o $E/$t $E/$t.o $B/obj/test/common/gguf_builder.o $OBJS $EMU_OBJS $LIBS
+    cc $SAN -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib -Ikernels -Itest/common -Itools/common -c $src -o $E/$t.o
+    ${CXX%% *} $SAN -o $E/$t $E/$t.o $B/obj/test/common/gguf_builder.o $B/obj/test/common/test_files.o $OBJS $EMU_OBJS $B/libds2_tools.a $LIBS
 done
 fail=0
 echo "== golden cases on the emulated GPU (resampled_stereo_input uses the CPU)"

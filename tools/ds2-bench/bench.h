@@ -3,6 +3,8 @@
 #define DS2_BENCH_H
 
 #include "ds2.h"
+#include "manifest.h"
+#include "metrics.h"
 
 #include <stdio.h>
 

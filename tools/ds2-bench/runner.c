@@ -17,19 +17,6 @@ typedef struct eval_audio {
     int sample_rate;
 } eval_audio;
 
-/* Keeps the library's last error message: ds2_session_create reports why it failed (e.g.
- * "gpu-fp32: built without CUDA") only through the log callback. */
-typedef struct log_capture {
-    char last_error[512];
-} log_capture;
-
-static void capture_log(ds2_log_level level, const char *message, void *user_data)
-{
-    log_capture *cap = user_data;
-    if (level == DS2_LOG_ERROR && message)
-        snprintf(cap->last_error, sizeof cap->last_error, "%s", message);
-}
-
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -326,13 +313,9 @@ void runner_measure(const bench_options *o, bench_condition_id c, const ds2_mani
     r->n_threads = o->n_threads;
     r->outcome = BENCH_RAN;
 
-    log_capture cap = {""};
-    ds2_model_params mp = ds2_model_default_params();
-    mp.log = capture_log;
-    mp.log_user_data = &cap;
     ds2_model *model = NULL;
     char err[512];
-    ds2_status st = ds2_model_load(o->model_path, &mp, &model, err, sizeof err);
+    ds2_status st = ds2_model_load(o->model_path, NULL, &model, err, sizeof err);
     if (st != DS2_OK) {
         set_reason(r, BENCH_FAILED, "%s", err);
         return;
@@ -353,13 +336,10 @@ void runner_measure(const bench_options *o, bench_condition_id c, const ds2_mani
     sp.device = cond->device;
     sp.n_threads = o->n_threads;
     sp.gpu_index = o->gpu_index;
-    sp.log = capture_log;
-    sp.log_user_data = &cap;
-    st = ds2_session_create(model, &sp, &session);
+    st = ds2_session_create(model, &sp, &session, err, sizeof err);
     if (st != DS2_OK) {
-        const char *why = cap.last_error[0] ? cap.last_error : ds2_status_string(st);
         set_reason(r, is_unavailable(st) ? BENCH_SKIPPED : BENCH_FAILED, "%s%s",
-                   is_unavailable(st) ? "" : "ds2_session_create: ", why);
+                   is_unavailable(st) ? "" : "ds2_session_create: ", err);
         goto done;
     }
     if (warm_up(o, cond, session, &ea, r) == 0 &&

@@ -22,10 +22,12 @@ static void usage(FILE *f)
             "                    (as deepspeech.pytorch's transcribe does)\n");
 }
 
+/* Errors come back through each call's error text (printed where the call fails), so the log
+ * shows only warnings, and everything with -v. */
 static void log_stderr(ds2_log_level level, const char *msg, void *user)
 {
     int verbose = *(const int *)user;
-    if (level <= DS2_LOG_WARN || verbose)
+    if (level == DS2_LOG_WARN || verbose)
         fprintf(stderr, "ds2: %s\n", msg);
 }
 
@@ -144,11 +146,11 @@ int main(int argc, char **argv)
     ds2_model_info info;
     ds2_model_get_info(model, &info);
     ds2_session *session = NULL;
-    st = ds2_session_create(model, &sp, &session);
+    st = ds2_session_create(model, &sp, &session, err, sizeof err);
     if (st != DS2_OK) {
         fprintf(stderr, "ds2-transcribe: cannot create a %s %s session: %s\n",
                 sp.device == DS2_DEVICE_GPU ? "gpu" : "cpu",
-                sp.precision == DS2_PRECISION_INT8 ? "int8" : "fp32", ds2_status_string(st));
+                sp.precision == DS2_PRECISION_INT8 ? "int8" : "fp32", err);
         ds2_model_free(model);
         return 1;
     }

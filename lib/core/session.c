@@ -1,0 +1,349 @@
+/* Sessions: backend choice, per-thread working memory, and the utterance pipeline
+ * (spectrogram -> backend forward -> greedy CTC), including chunked long-audio runs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/model_backend.h"
+#include "decode/ctc_greedy.h"
+
+#define MAX_BATCH 4096
+#define MAX_THREADS 256
+
+struct ds2_session {
+    const ds2_model *model;
+    ds2_session_params params;
+    const ds2_backend *backend;
+    void *backend_session;
+    char error[512];
+    /* grown on demand, reused across calls */
+    float *features;
+    size_t features_cap;
+    float *probs;
+    size_t probs_cap;
+};
+
+ds2_session_params ds2_session_default_params(void)
+{
+    ds2_session_params p;
+    memset(&p, 0, sizeof p);
+    p.precision = DS2_PRECISION_FP32;
+    p.device = DS2_DEVICE_CPU;
+    p.n_threads = 1;
+    return p;
+}
+
+ds2_run_params ds2_run_default_params(void)
+{
+    ds2_run_params p;
+    memset(&p, 0, sizeof p);
+    return p;
+}
+
+static ds2_status session_fail(ds2_session *s, const ds2_err *err, ds2_status st)
+{
+    snprintf(s->error, sizeof s->error, "%s", err->msg);
+    ds2_log(s->params.log, s->params.log_user_data, DS2_LOG_ERROR, "%s", err->msg);
+    return st;
+}
+
+/* A failure before the session exists: the message goes to the caller's buffer and the log. */
+static ds2_status create_fail(const ds2_session_params *p, char *error, size_t error_size,
+                              ds2_status st, const ds2_err *err)
+{
+    if (error && error_size)
+        snprintf(error, error_size, "%s", err->msg);
+    ds2_log(p->log, p->log_user_data, DS2_LOG_ERROR, "%s", err->msg);
+    return st;
+}
+
+ds2_status ds2_session_create(const ds2_model *model, const ds2_session_params *params,
+                              ds2_session **out, char *error, size_t error_size)
+{
+    ds2_session_params p = params ? *params : ds2_session_default_params();
+    ds2_err err = {""};
+    if (error && error_size)
+        error[0] = '\0';
+    if (out)
+        *out = NULL;
+    if (!out || !model)
+        return create_fail(&p, error, error_size,
+                           ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
+                                    "ds2_session_create: model and session must not be NULL"),
+                           &err);
+    if (p.n_threads < 1 || p.n_threads > MAX_THREADS || p.gpu_index < 0 ||
+        (p.precision != DS2_PRECISION_FP32 && p.precision != DS2_PRECISION_INT8) ||
+        (p.device != DS2_DEVICE_CPU && p.device != DS2_DEVICE_GPU))
+        return create_fail(
+            &p, error, error_size,
+            ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
+                     "ds2_session_create: bad parameters (threads %d, gpu %d, precision %d, "
+                     "device %d)",
+                     p.n_threads, p.gpu_index, (int)p.precision, (int)p.device),
+            &err);
+    const ds2_backend *backend = ds2_backend_find(p.device, p.precision);
+    if (!backend)
+        return create_fail(&p, error, error_size,
+                           ds2_fail(&err, DS2_ERR_UNSUPPORTED, "no backend for %s on the %s",
+                                    p.precision == DS2_PRECISION_INT8 ? "int8" : "fp32",
+                                    p.device == DS2_DEVICE_GPU ? "GPU" : "CPU"),
+                           &err);
+    ds2_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return create_fail(&p, error, error_size,
+                           ds2_fail(&err, DS2_ERR_OUT_OF_MEMORY, "out of memory for a session"),
+                           &err);
+    s->model = model;
+    s->params = p;
+    s->backend = backend;
+    const void *model_data = NULL;
+    ds2_status st = ds2_model_prepare_backend(model, backend, p.gpu_index, &model_data, &err);
+    if (st == DS2_OK)
+        st = backend->impl->session_create(&model->file.net, model_data, p.n_threads, p.gpu_index,
+                                           &s->backend_session, &err);
+    if (st != DS2_OK) {
+        ds2_err named;
+        ds2_fail(&named, st, "%s: %s", backend->name, err.msg);
+        free(s);
+        return create_fail(&p, error, error_size, st, &named);
+    }
+    *out = s;
+    return DS2_OK;
+}
+
+void ds2_session_free(ds2_session *s)
+{
+    if (!s)
+        return;
+    if (s->backend_session)
+        s->backend->impl->session_free(s->backend_session);
+    free(s->features);
+    free(s->probs);
+    free(s);
+}
+
+const char *ds2_session_error(const ds2_session *s)
+{
+    return s ? s->error : "no session";
+}
+
+static int grow(float **buf, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return 0;
+    float *p = realloc(*buf, n * sizeof **buf);
+    if (!p)
+        return -1;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Decodes and copies out one utterance's probabilities [frames][labels]. */
+static ds2_status finish_result(ds2_session *s, const float *probs, int frames, int want_probs,
+                                ds2_result *r, ds2_err *err)
+{
+    const ds2_model *m = s->model;
+    r->n_frames = frames;
+    r->n_labels = m->file.n_labels;
+    r->text = ds2_ctc_greedy_decode(probs, frames, m->file.n_labels, m->file.blank_index,
+                                    (const char *const *)m->file.labels);
+    if (!r->text)
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
+    if (want_probs) {
+        size_t n = (size_t)frames * (size_t)m->file.n_labels;
+        r->probs = malloc(n ? n * sizeof(float) : 1);
+        if (!r->probs)
+            return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory copying probabilities");
+        memcpy(r->probs, probs, n * sizeof(float));
+    }
+    return DS2_OK;
+}
+
+/* Spectrograms of `batch` sample spans into s->features [batch][F][t_max], then one forward
+ * call. Outputs land in s->probs [batch][t_out_max][L]. */
+static ds2_status forward_spans(ds2_session *s, const float *const *samples, const size_t *n,
+                                int batch, float *state, int *lengths, int *out_lengths,
+                                int *t_out_max, ds2_err *err)
+{
+    const ds2_model *m = s->model;
+    const ds2_net *net = &m->file.net;
+    int t_max = 0;
+    for (int b = 0; b < batch; b++) {
+        lengths[b] = ds2_spectrogram_frames(m->file.spectrogram, n[b]);
+        if (lengths[b] > t_max)
+            t_max = lengths[b];
+    }
+    size_t per = (size_t)net->n_freq * (size_t)t_max;
+    if (grow(&s->features, &s->features_cap, per * (size_t)batch))
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %d x %d features", batch,
+                        t_max);
+    memset(s->features, 0, per * (size_t)batch * sizeof(float));
+    for (int b = 0; b < batch; b++) {
+        ds2_status st = ds2_spectrogram_compute(m->file.spectrogram, samples[b], n[b],
+                                                s->features + per * (size_t)b, t_max, err);
+        if (st != DS2_OK)
+            return st;
+    }
+    *t_out_max = ds2_net_output_length(net, t_max);
+    size_t nprobs = (size_t)batch * (size_t)*t_out_max * (size_t)m->file.n_labels;
+    if (grow(&s->probs, &s->probs_cap, nprobs))
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for probabilities");
+    ds2_forward_batch fb = {
+        .batch = batch,
+        .n_freq = net->n_freq,
+        .t_max = t_max,
+        .lengths = lengths,
+        .features = s->features,
+        .t_out_max = *t_out_max,
+        .out_lengths = out_lengths,
+        .probs = s->probs,
+        .state = state,
+    };
+    return s->backend->impl->forward(s->backend_session, &fb, err);
+}
+
+static ds2_status run_batch(ds2_session *s, const ds2_utterance *u, int batch, int want_probs,
+                            ds2_result *results, ds2_err *err)
+{
+    const float **samples = malloc((size_t)batch * sizeof *samples);
+    size_t *n = malloc((size_t)batch * sizeof *n);
+    int *lengths = malloc((size_t)batch * 2 * sizeof *lengths);
+    ds2_status st = DS2_OK;
+    if (!samples || !n || !lengths) {
+        st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    for (int b = 0; b < batch; b++) {
+        samples[b] = u[b].samples;
+        n[b] = u[b].n_samples;
+    }
+    int t_out_max;
+    st = forward_spans(s, samples, n, batch, NULL, lengths, lengths + batch, &t_out_max, err);
+    for (int b = 0; st == DS2_OK && b < batch; b++)
+        st = finish_result(s, s->probs + (size_t)b * t_out_max * s->model->file.n_labels,
+                           lengths[batch + b], want_probs, &results[b], err);
+done:
+    free(samples);
+    free(n);
+    free(lengths);
+    return st;
+}
+
+/* Chunk i of an utterance as upstream's get_chunks slices it: [start, start + len). Returns 0
+ * past the last chunk, including an empty trailing one (chunk 0 always exists). */
+static int chunk_span(const ds2_utterance *u, size_t i, size_t n_chunks, double chunk_seconds,
+                      int rate, size_t chunk_len, size_t *start, size_t *len)
+{
+    if (i >= n_chunks)
+        return 0;
+    *start = (size_t)((double)i * chunk_seconds * rate);
+    if (*start >= u->n_samples) {
+        if (i > 0)
+            return 0;
+        *start = 0;
+    }
+    *len = u->n_samples - *start;
+    if (*len > chunk_len)
+        *len = chunk_len;
+    return 1;
+}
+
+/* deepspeech.pytorch's run_transcribe: chunks of chunk_seconds (its get_chunks arithmetic),
+ * each normalised on its own, RNN state carried across, outputs concatenated before decoding.
+ * Empty trailing chunks (which upstream's arithmetic can produce) are skipped. */
+static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chunk_seconds,
+                              int want_probs, ds2_result *r, ds2_err *err)
+{
+    const ds2_model *m = s->model;
+    const int rate = m->file.spect_config.sample_rate;
+    const size_t total_seconds = (u->n_samples + (size_t)rate - 1) / (size_t)rate;
+    const size_t n_chunks = total_seconds ? (size_t)ceil((double)total_seconds / chunk_seconds) : 1;
+    const size_t chunk_len = (size_t)(chunk_seconds * rate);
+    if (chunk_len == 0)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "chunk_seconds %g is below one sample",
+                        chunk_seconds);
+    size_t total_frames = 0, start, len;
+    for (size_t i = 0; chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
+         i++)
+        total_frames += (size_t)ds2_net_output_length(
+            &m->file.net, ds2_spectrogram_frames(m->file.spectrogram, len));
+    float *all =
+        malloc((total_frames ? total_frames : 1) * (size_t)m->file.n_labels * sizeof(float));
+    float *state = calloc((size_t)ds2_net_state_floats(&m->file.net), sizeof(float));
+    ds2_status st = DS2_OK;
+    if (!all || !state) {
+        st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu output frames",
+                      total_frames);
+        goto done;
+    }
+    size_t done_frames = 0;
+    for (size_t i = 0;
+         st == DS2_OK && chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
+         i++) {
+        const float *p = u->samples + start;
+        int lengths[2], t_out_max;
+        st = forward_spans(s, &p, &len, 1, state, lengths, lengths + 1, &t_out_max, err);
+        if (st == DS2_OK) {
+            memcpy(all + done_frames * m->file.n_labels, s->probs,
+                   (size_t)lengths[1] * m->file.n_labels * sizeof(float));
+            done_frames += (size_t)lengths[1];
+        }
+    }
+    if (st == DS2_OK)
+        st = finish_result(s, all, (int)done_frames, want_probs, r, err);
+done:
+    free(all);
+    free(state);
+    return st;
+}
+
+ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_run_params *params,
+                   ds2_result *results)
+{
+    if (!s)
+        return DS2_ERR_INVALID_ARGUMENT;
+    ds2_err err = {""};
+    s->error[0] = '\0';
+    ds2_run_params rp = params ? *params : ds2_run_default_params();
+    if (!u || !results || batch < 1 || batch > MAX_BATCH)
+        return session_fail(
+            s, &err,
+            ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
+                     "ds2_run: need utterances, results and 1 <= batch <= %d (got %d)", MAX_BATCH,
+                     batch));
+    if (!isfinite(rp.chunk_seconds) || rp.chunk_seconds < 0 || rp.chunk_seconds > 1e6)
+        return session_fail(s, &err,
+                            ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
+                                     "ds2_run: chunk_seconds %g is not a sane duration",
+                                     rp.chunk_seconds));
+    for (int b = 0; b < batch; b++)
+        if (!u[b].samples && u[b].n_samples)
+            return session_fail(s, &err,
+                                ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
+                                         "ds2_run: utterance %d has NULL samples", b));
+    memset(results, 0, (size_t)batch * sizeof *results);
+    ds2_status st = DS2_OK;
+    if (rp.chunk_seconds > 0) {
+        for (int b = 0; b < batch && st == DS2_OK; b++)
+            st = run_chunked(s, &u[b], rp.chunk_seconds, rp.want_probs, &results[b], &err);
+    } else {
+        st = run_batch(s, u, batch, rp.want_probs, results, &err);
+    }
+    if (st != DS2_OK) {
+        for (int b = 0; b < batch; b++)
+            ds2_result_free(&results[b]);
+        return session_fail(s, &err, st);
+    }
+    return DS2_OK;
+}
+
+void ds2_result_free(ds2_result *r)
+{
+    if (!r)
+        return;
+    free(r->text);
+    free(r->probs);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,107 @@
+/* The fp32 linear step: OpenBLAS sgemm, or sgemv for one row (the batch-1 recurrent step). A
+ * model stored as int8 is dequantized once at prepare. */
+#include <cblas.h>
+#include <stdlib.h>
+
+#include "cpu/internal.h"
+
+typedef struct fp32_matrix {
+    int rows, cols;
+    const float *w;
+    float *owned;
+} fp32_matrix;
+
+static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
+{
+    *packed = NULL;
+    if (m->rows < 1 || m->cols < 1 || (!m->f32 && (!m->i8 || !m->scale)))
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-fp32: malformed %dx%d matrix", m->rows,
+                        m->cols);
+    fp32_matrix *p = calloc(1, sizeof(*p));
+    if (!p)
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "cpu-fp32: out of memory");
+    p->rows = m->rows;
+    p->cols = m->cols;
+    p->w = m->f32;
+    if (!p->w) {
+        size_t n = (size_t)m->rows * m->cols;
+        if (!(p->owned = malloc(sizeof(float) * n))) {
+            free(p);
+            return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY,
+                            "cpu-fp32: cannot dequantize a %dx%d matrix", m->rows, m->cols);
+        }
+        for (size_t i = 0; i < n; i++)
+            p->owned[i] = m->i8[i] * m->scale[i / m->cols];
+        p->w = p->owned;
+    }
+    *packed = p;
+    return DS2_OK;
+}
+
+static void unpack(void *packed)
+{
+    fp32_matrix *p = packed;
+    if (p)
+        free(p->owned);
+    free(p);
+}
+
+static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float *x, int ldx,
+                        float *y, int ldy, int accumulate, ds2_err *err)
+{
+    (void)err;
+    const fp32_matrix *p = packed;
+    cpu_sgemm(s, 1, rows, p->rows, p->cols, x, ldx, p->w, p->cols, accumulate ? 1.0f : 0.0f, y,
+              ldy);
+    return DS2_OK;
+}
+
+/* The split recurrent step (cpu_rnn_split.c): each thread multiplies the shared h by its own
+ * rows of W (single-threaded OpenBLAS, which reads h in place: no copy, no quantization). */
+typedef struct fp32_step {
+    const float *x;
+    int rows, ldx, max_rows;
+} fp32_step;
+
+static void *step_new(int max_rows, int k)
+{
+    (void)k;
+    fp32_step *st = calloc(1, sizeof *st);
+    if (st)
+        st->max_rows = max_rows;
+    return st;
+}
+
+static int step_input(void *p, const float *x, int rows, int ldx)
+{
+    fp32_step *st = p;
+    if (rows < 1 || rows > st->max_rows)
+        return -1;
+    st->x = x;
+    st->rows = rows;
+    st->ldx = ldx;
+    return 0;
+}
+
+static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int n1, int accumulate,
+                     int reverse)
+{
+    (void)reverse; /* a row-major W is streamed in one pass per row anyway */
+    const fp32_step *st = p;
+    const fp32_matrix *w = packed;
+    if (n0 < 0 || n1 > w->rows || n0 > n1)
+        return -1;
+    if (n0 == n1)
+        return 0;
+    const float beta = accumulate ? 1.0f : 0.0f;
+    if (st->rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n1 - n0, w->cols, 1.0f,
+                    w->w + (size_t)n0 * w->cols, w->cols, st->x, 1, beta, y + n0, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, st->rows, n1 - n0, w->cols, 1.0f,
+                    st->x, st->ldx, w->w + (size_t)n0 * w->cols, w->cols, beta, y + n0, ldy);
+    return 0;
+}
+
+const cpu_linear_i cpu_linear_fp32 = {"fp32",   0,    pack,       unpack,   apply,
+                                      step_new, free, step_input, step_cols};

@@ -1,0 +1,200 @@
+/*
+ * The recurrence of one direction with all of the session's threads on every step. Thread p owns
+ * hidden units [j0, j1): the gate columns g·H + [j0, j1) of W_hh, its cell state and its part of
+ * h. Per step it quantizes the whole previous h itself (1 K values: cheaper than any hand-off),
+ * adds its columns of h·W_hh^T, runs the cell on its units, and meets the others at a spinning
+ * barrier. h is double-buffered, so one barrier per step suffices: a thread writes h_{t+1} into
+ * the buffer nobody reads at step t+1.
+ *
+ * Why: at batch 1 the step streams all of W_hh once. One direction per core streams the whole
+ * matrix from L3 every step (4 MiB for H = 1024 int8); split over P cores each streams 1/P of
+ * it, which can stay in that core's L2, and alternating the column order each step keeps
+ * reuse for the part that does not fit. Each unit's arithmetic is the same as alone, so the
+ * result is bit-identical for any thread count.
+ */
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/internal.h"
+#include "rnn/rnn.h"
+
+typedef struct spin_barrier {
+    atomic_int count;
+    atomic_int generation;
+    int n;
+} spin_barrier;
+
+/* Spins (the step is ~10-50 us, a futex wake-up costs as much), then yields so that more
+ * threads than free cores still make progress. */
+static void barrier_wait(spin_barrier *b)
+{
+    const int gen = atomic_load_explicit(&b->generation, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->count, 0, memory_order_relaxed);
+        atomic_store_explicit(&b->generation, gen + 1, memory_order_release);
+        return;
+    }
+    for (int spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen;)
+        if (++spins < 4000)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
+}
+
+typedef struct split_job {
+    const cpu_model *m;
+    const ds2_rnn_kernels *k;
+    int layer, d, T, B, P;
+    const int *n_active;
+    float *proj, *y;
+    float *h[2]; /* [B][H] each: h of the previous step / of this step */
+    float *c;    /* [B][H] LSTM cell state */
+    float *hg;   /* [B][GH] GRU hidden gates */
+    float *const *state;
+    spin_barrier barrier;
+    atomic_int failed;
+} split_job;
+
+/* Units of thread p: contiguous, multiples of 16 (whole qgemm column blocks when H is). */
+static void unit_range(int H, int P, int p, int *j0, int *j1)
+{
+    const int blocks = (H + 15) / 16;
+    *j0 = blocks * p / P * 16;
+    *j1 = blocks * (p + 1) / P * 16;
+    if (*j0 > H)
+        *j0 = H;
+    if (*j1 > H)
+        *j1 = H;
+}
+
+static void split_worker(void *ctx, int p0, int p1)
+{
+    split_job *job = ctx;
+    const cpu_model *m = job->m;
+    const ds2_net *net = &m->net;
+    const int H = net->hidden, G = net->gates, GH = G * H, B = job->B, d = job->d;
+    const int lstm = net->rnn_type == DS2_RNN_LSTM, gru = net->rnn_type == DS2_RNN_GRU;
+    const int ld = job->layer * net->directions + d, state_h = H * (lstm ? 2 : 1);
+    const float *b_hh = net->layer[job->layer].dir[d].b_hh;
+    (void)p1;
+    const int p = p0;
+    int j0, j1;
+    unit_range(H, job->P, p, &j0, &j1);
+    const int nu = j1 - j0;
+    void *step = m->lin->step_new(B, H);
+    if (!step)
+        atomic_store(&job->failed, 1);
+    /* Initial state of this thread's units. */
+    for (int r = 0; r < B; r++) {
+        const float *init = job->state ? job->state[r] + (size_t)d * state_h : NULL;
+        float *h = job->h[0] + (size_t)r * H + j0, *c = job->c + (size_t)r * H + j0;
+        if (init) {
+            memcpy(h, init + j0, sizeof(float) * nu);
+            if (lstm)
+                memcpy(c, init + H + j0, sizeof(float) * nu);
+        } else {
+            memset(h, 0, sizeof(float) * nu);
+            memset(c, 0, sizeof(float) * nu);
+        }
+    }
+    barrier_wait(&job->barrier);
+    const int ok = !atomic_load(&job->failed); /* the same on every thread after the barrier */
+    int cur = 0, executed = 0;
+    for (int s = 0; ok && s < job->T; s++) {
+        const int t = d == 0 ? s : job->T - 1 - s;
+        const int n = job->n_active[t];
+        if (n == 0)
+            continue;
+        float *hin = job->h[cur], *hout = job->h[cur ^ 1];
+        float *pt = job->proj + (size_t)t * B * GH;
+        float *acc_into = gru ? job->hg : pt;
+        const int reverse = executed & 1;
+        if (gru)
+            for (int r = 0; r < n; r++)
+                for (int g = 0; g < G; g++)
+                    memcpy(job->hg + (size_t)r * GH + g * H + j0, b_hh + g * H + j0,
+                           sizeof(float) * nu);
+        if (m->lin->step_input(step, hin, n, H) != 0)
+            atomic_store(&job->failed, 1);
+        for (int gi = 0; gi < G && nu > 0; gi++) {
+            const int g = reverse ? G - 1 - gi : gi;
+            if (m->lin->step_cols(step, m->w_hh[ld], acc_into, GH, g * H + j0, g * H + j1, 1,
+                                  reverse) != 0)
+                atomic_store(&job->failed, 1);
+        }
+        /* Every row's h carries over (inactive rows keep theirs); the cell updates the active. */
+        for (int r = 0; r < B; r++)
+            memcpy(hout + (size_t)r * H + j0, hin + (size_t)r * H + j0, sizeof(float) * nu);
+        for (int r = 0; r < n && nu > 0; r++) {
+            float *h = hout + (size_t)r * H + j0;
+            float *pr = pt + (size_t)r * GH + j0;
+            switch (net->rnn_type) {
+            case DS2_RNN_LSTM:
+                job->k->lstm(nu, H, pr, job->c + (size_t)r * H + j0, h);
+                break;
+            case DS2_RNN_GRU:
+                job->k->gru(nu, H, pr, job->hg + (size_t)r * GH + j0, h);
+                break;
+            default:
+                job->k->tanh(nu, pr, h);
+                break;
+            }
+            float *yr = job->y + ((size_t)t * B + r) * H + j0;
+            for (int j = 0; j < nu; j++)
+                yr[j] += h[j];
+        }
+        cur ^= 1;
+        executed++;
+        barrier_wait(&job->barrier);
+    }
+    if (ok && job->state)
+        for (int r = 0; r < B; r++) {
+            float *out = job->state[r] + (size_t)d * state_h;
+            memcpy(out + j0, job->h[cur] + (size_t)r * H + j0, sizeof(float) * nu);
+            if (lstm)
+                memcpy(out + H + j0, job->c + (size_t)r * H + j0, sizeof(float) * nu);
+        }
+    m->lin->step_free(step);
+}
+
+ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, float *y, int T,
+                               int B, const int *n_active, float *const *state, ds2_err *err)
+{
+    const cpu_model *m = s->m;
+    const ds2_net *net = &m->net;
+    const int H = net->hidden, GH = net->gates * net->hidden;
+    int P = ds2_threadpool_size(s->w.pool);
+    if (P > (H + 15) / 16)
+        P = (H + 15) / 16;
+    ds2_status st;
+    if ((st = cpu_buf_reserve(&s->w.hs, (size_t)2 * B * H, "RNN state", err)) != DS2_OK ||
+        (st = cpu_buf_reserve(&s->w.cs, (size_t)B * H, "RNN cell state", err)) != DS2_OK ||
+        (st = cpu_buf_reserve(&s->w.hg, (size_t)B * GH, "GRU hidden gates", err)) != DS2_OK)
+        return st;
+    split_job job = {
+        .m = m,
+        .k = ds2_rnn_kernels_get(),
+        .layer = layer,
+        .d = d,
+        .T = T,
+        .B = B,
+        .P = P,
+        .n_active = n_active,
+        .proj = proj,
+        .y = y,
+        .h = {s->w.hs.p, s->w.hs.p + (size_t)B * H},
+        .c = s->w.cs.p,
+        .hg = s->w.hg.p,
+        .state = state,
+        .barrier = {.n = P},
+    };
+    /* One part per thread: parallel_for runs part p on thread p, all at once, so the barrier
+     * inside cannot wait on a part that has not started. */
+    ds2_threadpool_parallel_for(s->w.pool, P, 1, split_worker, &job);
+    if (atomic_load(&job.failed))
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY,
+                        "cpu backend: recurrent step of layer %d failed (out of memory)", layer);
+    return DS2_OK;
+}

@@ -1,0 +1,64 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/ctc_greedy.h"
+
+/* torch.max semantics: first maximum wins ties; a NaN beats everything and the first NaN
+ * stays. */
+static int argmax(const float *p, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++) {
+        if (p[best] != p[best]) /* NaN already chosen */
+            break;
+        if (p[i] > p[best] || p[i] != p[i])
+            best = i;
+    }
+    return best;
+}
+
+/* Upstream compares label strings, not indices: two labels spelled alike count as the same
+ * character for both the blank and the repetition test. */
+static int emits(const char *const *labels, int blank, int cur, int prev)
+{
+    if (strcmp(labels[cur], labels[blank]) == 0)
+        return 0;
+    return prev < 0 || strcmp(labels[cur], labels[prev]) != 0;
+}
+
+char *ds2_ctc_greedy_decode(const float *probs, int n_frames, int n_labels, int blank,
+                            const char *const *labels)
+{
+    if (n_frames < 0 || n_labels < 1 || blank < 0 || blank >= n_labels || !labels ||
+        (!probs && n_frames > 0))
+        return NULL;
+    for (int i = 0; i < n_labels; i++)
+        if (!labels[i])
+            return NULL;
+    size_t cap = 64, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return NULL;
+    int prev = -1;
+    for (int t = 0; t < n_frames; t++) {
+        int cur = argmax(probs + (size_t)t * n_labels, n_labels);
+        if (emits(labels, blank, cur, prev)) {
+            size_t add = strlen(labels[cur]);
+            if (len + add + 1 > cap) {
+                size_t grown = cap * 2 > len + add + 1 ? cap * 2 : len + add + 1;
+                char *p = realloc(text, grown);
+                if (!p) {
+                    free(text);
+                    return NULL;
+                }
+                text = p;
+                cap = grown;
+            }
+            memcpy(text + len, labels[cur], add);
+            len += add;
+        }
+        prev = cur;
+    }
+    text[len] = '\0';
+    return text;
+}
