@@ -11,7 +11,7 @@ SAN=${SANITIZE:+-fsanitize=$SANITIZE -fno-omit-frame-pointer}
 B=build/cuda-emu${SANITIZE:+-asan}
 E=$B/emu
 mkdir -p $E
-make -s BUILD=$B WITH_CUDA=0 OPT=-O1 SANITIZE=$SANITIZE lib $B/libds2_tools.a $B/obj/test/common/gguf_builder.o $B/obj/test/common/test_files.o
+make -s BUILD=$B WITH_CUDA=0 OPT=-O1 SANITIZE=$SANITIZE lib $B/libds2_tools.a $B/obj/test/common/gguf_builder.o $B/obj/test/common/test_files.o $B/obj/test/common/test_random.o
 OBJS=$(ls $B/obj/lib/*/*.o $B/obj/kernels/*.o $B/obj/kernels/*/*.o 2>/dev/null | grep -v cuda_plugin)
 CXX="${CXX:-g++} $SAN -std=c++17 -O1 -g -Wall -Wno-unused-function -Itest/cuda_emu/shim -Icuda -Ilib -Iinclude"
 EMU_OBJS=$E/emu.o
@@ -42,7 +42,7 @@ grep -q DS2_DEVICE_GPU $E/golden_on_gpu.c || { echo "run.sh: test_golden.c chang
 for t in golden_on_gpu test_gpu; do
     src=$E/golden_on_gpu.c; [ $t = test_gpu ] && src=test/test_gpu.c
     cc $SAN -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib -Ikernels -Itest/common -Itools/common -c $src -o $E/$t.o
-    ${CXX%% *} $SAN -o $E/$t $E/$t.o $B/obj/test/common/gguf_builder.o $B/obj/test/common/test_files.o $OBJS $EMU_OBJS $B/libds2_tools.a $LIBS
+    ${CXX%% *} $SAN -o $E/$t $E/$t.o $B/obj/test/common/gguf_builder.o $B/obj/test/common/test_files.o $B/obj/test/common/test_random.o $OBJS $EMU_OBJS $B/libds2_tools.a $LIBS
 done
 fail=0
 echo "== golden cases on the emulated GPU (resampled_stereo_input uses the CPU)"
