@@ -124,6 +124,11 @@ typedef struct ds2_session_params {
     ds2_device device;       /* default cpu */
     int n_threads;           /* CPU threads, >= 1; default 1 */
     int gpu_index;           /* CUDA device ordinal; default 0 */
+    /* CPU int8 only: 1 keeps the conv layers in fp32, as PyTorch's quantize_dynamic does (a
+     * like-for-like comparison). Default 0: the convs after the first run in int8 too (their
+     * input is the Hardtanh(0, 20) output, quantized with that static range; the first conv
+     * reads the unbounded spectrogram and stays fp32). */
+    int fp32_convs;
     ds2_log_fn log;
     void *log_user_data;
 } ds2_session_params;

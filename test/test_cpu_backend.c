@@ -86,7 +86,7 @@ static void close_runner(runner *r)
 static float *run(runner *r, int batch, const int *len, const float *x, int t_max, float *state,
                   int *t_out, int *out_len)
 {
-    ds2_forward_batch fb = {batch, r->net->n_freq, t_max, len, x, 0, out_len, NULL, state};
+    ds2_forward_batch fb = {batch, r->net->n_freq, t_max, len, x, 0, out_len, NULL, state, 0};
     fb.t_out_max = ds2_net_output_length(r->net, t_max);
     fb.probs = malloc(sizeof(float) * batch * fb.t_out_max * r->net->n_labels);
     ds2_err err = {{0}};
@@ -347,7 +347,7 @@ START_TEST(rejects_bad_arguments)
     int t_max;
     float *x = make_features(net->n_freq, 2, len, &t_max);
     float probs[2 * 12 * 7];
-    ds2_forward_batch ok = {2, net->n_freq, t_max, len, x, 0, ol, probs, NULL};
+    ds2_forward_batch ok = {2, net->n_freq, t_max, len, x, 0, ol, probs, NULL, 0};
     ok.t_out_max = ds2_net_output_length(net, t_max);
     ds2_err err = {{0}};
     ck_assert_int_eq(backend->forward(r.session, &ok, &err), DS2_OK);

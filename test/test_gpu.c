@@ -358,7 +358,8 @@ static void compare_batch(test_net *t, backend_run *cpu, backend_run *gpu, int b
             memset(probs[i], 0xff, np * sizeof(float)); /* NaN: every entry must be written */
             ds2_forward_batch fb = {batch,      n->n_freq, t_max,
                                     lengths,    feat,      t_out,
-                                    out_len[i], probs[i],  with_state ? state[i] : NULL};
+                                    out_len[i], probs[i],  with_state ? state[i] : NULL,
+                                    0};
             ds2_err err = {""};
             ck_assert_msg(run[i]->b->forward(run[i]->session, &fb, &err) == DS2_OK,
                           "%s forward (batch %d, t_max %d): %s", run[i]->row->name, batch, t_max,
@@ -458,7 +459,7 @@ START_TEST(backend_rejects_bad_batch)
     const int lengths[2] = {10, 11};
     float feat[2 * 33 * 11] = {0}, probs[2 * 6 * 29];
     int out_len[2];
-    ds2_forward_batch fb = {2, 33, 11, lengths, feat, 6, out_len, probs, NULL};
+    ds2_forward_batch fb = {2, 33, 11, lengths, feat, 6, out_len, probs, NULL, 0};
     ds2_err err = {""};
     fb.t_out_max = 7;
     ck_assert_int_eq(gpu.b->forward(gpu.session, &fb, &err), DS2_ERR_INVALID_ARGUMENT);

@@ -49,6 +49,9 @@ START_TEST(bad_parameters)
     p.precision = (ds2_precision)7;
     ck_assert_int_eq(ds2_session_create(m, &p, &s, NULL, 0), DS2_ERR_INVALID_ARGUMENT);
     p = ds2_session_default_params();
+    p.fp32_convs = 2;
+    ck_assert_int_eq(ds2_session_create(m, &p, &s, NULL, 0), DS2_ERR_INVALID_ARGUMENT);
+    p = ds2_session_default_params();
     p.device = DS2_DEVICE_GPU;
     p.precision = DS2_PRECISION_INT8;
     ck_assert_int_eq(ds2_session_create(m, &p, &s, err, sizeof err), DS2_ERR_UNSUPPORTED);
@@ -231,6 +234,39 @@ START_TEST(threads_bit_identical)
 }
 END_TEST
 
+/* fp32_convs switches the int8 session's convs (after the first) back to fp32: the results
+ * move by the conv quantization only, and the fp32 session ignores the switch. */
+START_TEST(fp32_convs_switch)
+{
+    ds2_model *m = load_tiny("lstm", 1, 0);
+    const size_t n = 12000;
+    float *audio = test_tone(n, 7);
+    ds2_utterance u = {audio, n};
+    ds2_run_params rp = ds2_run_default_params();
+    rp.want_probs = 1;
+    ds2_result r[4];
+    for (int i = 0; i < 4; i++) {
+        ds2_session_params p = ds2_session_default_params();
+        p.precision = i < 2 ? DS2_PRECISION_INT8 : DS2_PRECISION_FP32;
+        p.fp32_convs = i % 2;
+        ds2_session *s = NULL;
+        ck_assert_int_eq(ds2_session_create(m, &p, &s, NULL, 0), DS2_OK);
+        ck_assert_msg(ds2_run(s, &u, 1, &rp, &r[i]) == DS2_OK, "%s", ds2_session_error(s));
+        ds2_session_free(s);
+    }
+    const size_t np = (size_t)r[0].n_frames * r[0].n_labels;
+    ck_assert(memcmp(r[0].probs, r[1].probs, sizeof(float) * np) != 0);
+    ck_assert(memcmp(r[2].probs, r[3].probs, sizeof(float) * np) == 0);
+    /* both int8 variants stay near fp32 */
+    ck_assert(max_abs_diff(r[0].probs, r[2].probs, np) < 0.05);
+    ck_assert(max_abs_diff(r[1].probs, r[2].probs, np) < 0.05);
+    for (int i = 0; i < 4; i++)
+        ds2_result_free(&r[i]);
+    free(audio);
+    ds2_model_free(m);
+}
+END_TEST
+
 START_TEST(chunked_runs)
 {
     ds2_model *m = load_tiny("lstm", 0, 0);
@@ -273,6 +309,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, batch_equals_alone_fp32);
     tcase_add_test(tc, batch_int8_invariant);
     tcase_add_test(tc, threads_bit_identical);
+    tcase_add_test(tc, fp32_convs_switch);
     tcase_add_test(tc, chunked_runs);
     suite_add_tcase(s, tc);
     return s;

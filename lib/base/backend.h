@@ -13,7 +13,7 @@
 
 /* Bumped whenever ds2_backend_i or ds2_forward_batch changes: a plugin built against another
  * version is refused by the loader (lib/core/cuda_plugin.c) instead of being called wrongly. */
-#define DS2_BACKEND_INTERFACE_VERSION 2
+#define DS2_BACKEND_INTERFACE_VERSION 3
 
 typedef struct ds2_forward_batch {
     int batch;
@@ -27,6 +27,7 @@ typedef struct ds2_forward_batch {
                               are zero */
     float *state;          /* NULL (zero initial state, final state dropped) or in/out
                               [batch][ds2_net_state_floats(net)] carried RNN state */
+    int fp32_convs;        /* CPU int8: run the convs in fp32 (ds2_session_params.fp32_convs) */
 } ds2_forward_batch;
 
 typedef struct ds2_backend_i {

@@ -73,6 +73,7 @@ ds2_status ds2_session_create(const ds2_model *model, const ds2_session_params *
                                     "ds2_session_create: model and session must not be NULL"),
                            &err);
     if (p.n_threads < 1 || p.n_threads > MAX_THREADS || p.gpu_index < 0 ||
+        (p.fp32_convs != 0 && p.fp32_convs != 1) ||
         (p.precision != DS2_PRECISION_FP32 && p.precision != DS2_PRECISION_INT8) ||
         (p.device != DS2_DEVICE_CPU && p.device != DS2_DEVICE_GPU))
         return create_fail(
@@ -200,6 +201,7 @@ static ds2_status forward_spans(ds2_session *s, const float *const *samples, con
         .out_lengths = out_lengths,
         .probs = s->probs,
         .state = state,
+        .fp32_convs = s->params.fp32_convs,
     };
     return s->backend->impl->forward(s->backend_session, &fb, err);
 }

@@ -142,7 +142,6 @@ static ds2_status cpu_session_create(const ds2_net *net, const void *model_data,
     s->m = model_data;
     s->n_threads = n_threads;
     s->conv_col_bytes = 4u << 20;
-    s->conv_int8 = !getenv("DS2_FP32_CONV");
     ds2_status st = ds2_threadpool_create(n_threads, &s->w.pool, err);
     if (st != DS2_OK) {
         cpu_session_free(s);

@@ -159,6 +159,7 @@ ds2_status cpu_forward(void *session_data, ds2_forward_batch *b, ds2_err *err)
     }
     /* OpenBLAS runs single-threaded under our own pool (cpu_blas.c). */
     cpu_blas_single_threaded();
+    s->conv_int8 = !b->fp32_convs;
 
     for (int r = 0; r < B; r++) {
         int i = s->perm[r];

@@ -38,6 +38,7 @@ typedef struct bench_options {
     int gpu_warmup;
     int gpu_index;
     int max_utterances; /* 0: the whole eval set */
+    int fp32_convs;     /* cpu-int8 with fp32 convs (ds2_session_params.fp32_convs) */
     int quiet;
     int progress; /* stderr is a TTY and not quiet */
 } bench_options;

@@ -31,6 +31,8 @@ static void usage(FILE *out)
             "  -b, --batch N             throughput batch size (default 8)\n"
             "      --cpu-warmup N        warm-up runs before CPU timing (default 3)\n"
             "      --gpu-warmup N        warm-up runs before GPU timing (default 10)\n"
+            "      --fp32-convs          cpu-int8 keeps the convs in fp32 (as PyTorch's\n"
+            "                            quantize_dynamic does); default: int8 after the first\n"
             "      --gpu-index N         CUDA device ordinal (default 0)\n"
             "      --max-utterances N    use only the first N eval utterances (default all)\n"
             "      --json FILE           write every figure and per-trial latency as JSON\n"
@@ -106,7 +108,8 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
         OPT_MAX_UTT,
         OPT_JSON,
         OPT_MD,
-        OPT_PLOT
+        OPT_PLOT,
+        OPT_FP32_CONVS
     };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
@@ -123,6 +126,7 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
         {"json", required_argument, NULL, OPT_JSON},
         {"markdown", required_argument, NULL, OPT_MD},
         {"plot", required_argument, NULL, OPT_PLOT},
+        {"fp32-convs", no_argument, NULL, OPT_FP32_CONVS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -153,6 +157,9 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
             break;
         case OPT_CPU_WARMUP:
             rc = parse_int("--cpu-warmup", optarg, 0, 100000, &o->cpu_warmup);
+            break;
+        case OPT_FP32_CONVS:
+            o->fp32_convs = 1;
             break;
         case OPT_GPU_WARMUP:
             rc = parse_int("--gpu-warmup", optarg, 0, 100000, &o->gpu_warmup);

@@ -336,6 +336,7 @@ void runner_measure(const bench_options *o, bench_condition_id c, const ds2_mani
     sp.device = cond->device;
     sp.n_threads = o->n_threads;
     sp.gpu_index = o->gpu_index;
+    sp.fp32_convs = o->fp32_convs;
     st = ds2_session_create(model, &sp, &session, err, sizeof err);
     if (st != DS2_OK) {
         set_reason(r, is_unavailable(st) ? BENCH_SKIPPED : BENCH_FAILED, "%s%s",

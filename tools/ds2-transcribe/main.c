@@ -14,12 +14,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ds2-transcribe -m MODEL [--precision fp32|int8] [--device cpu|gpu]\n"
-            "                      [--threads N] [--chunk-seconds S] [--probs DIR] [-v] FILE...\n"
+            "                      [--threads N] [--chunk-seconds S] [--probs DIR] [--fp32-convs]\n"
+            "                      [-v] FILE...\n"
             "Prints one line per file: path<TAB>transcript.\n"
             "  --probs DIR       write each file's softmax output (frames x labels, float32)\n"
             "                    as DIR/<basename without extension>.npy\n"
             "  --chunk-seconds S split long audio into S-second chunks, carrying the RNN state\n"
-            "                    (as deepspeech.pytorch's transcribe does)\n");
+            "                    (as deepspeech.pytorch's transcribe does)\n"
+            "  --fp32-convs      int8: keep the convs in fp32 (as PyTorch's quantize_dynamic)\n");
 }
 
 /* Errors come back through each call's error text (printed where the call fails), so the log
@@ -55,21 +57,21 @@ int main(int argc, char **argv)
     ds2_session_params sp = ds2_session_default_params();
     ds2_run_params rp = ds2_run_default_params();
     int verbose = 0;
-    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
-                                         {"precision", required_argument, 0, 'p'},
-                                         {"device", required_argument, 0, 'd'},
-                                         {"threads", required_argument, 0, 't'},
-                                         {"probs", required_argument, 0, 'P'},
-                                         {"chunk-seconds", required_argument, 0, 'c'},
-                                         {"verbose", no_argument, 0, 'v'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},  {"precision", required_argument, 0, 'p'},
+        {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
+        {"probs", required_argument, 0, 'P'},  {"chunk-seconds", required_argument, 0, 'c'},
+        {"verbose", no_argument, 0, 'v'},      {"fp32-convs", no_argument, 0, 'F'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "m:p:d:t:P:c:vh", opts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
         case 'm':
             model_path = optarg;
+            break;
+        case 'F':
+            sp.fp32_convs = 1;
             break;
         case 'p':
             if (!strcmp(optarg, "fp32"))
