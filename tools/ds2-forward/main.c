@@ -130,7 +130,7 @@ static int write_spect(const ds2_model *m, const char *audio, double seconds, co
     else if (npy_write_f32(out, s, 2, (int[]){bins, frames}) != 0)
         fprintf(stderr, "ds2-forward: cannot write %s: %s\n", out, strerror(errno));
     else
-        rc = 0;
+        rc = printf("%s: %d x %d (bins x frames)\n", out, bins, frames) < 0;
     free(s);
     free(samples);
     return rc;
