@@ -61,6 +61,7 @@ check("close diff", abs(rows["openvino-default"]["max_abs_diff"] - 1e-4) < 1e-9)
 check("other agreement", rows["ort-int8"]["agreement_pct"] == 75.0, rows["ort-int8"]["agreement_pct"])
 check("error row", rows["pytorch-int8-x86"]["median_s"] is None
       and rows["pytorch-int8-x86"]["vs_pytorch_fp32"] is None)
+check("failed row's precision from its name", rows["pytorch-int8-x86"]["precision"] == "int8 (x86)")
 check("shape mismatch", rows["ort-fp32"]["agreement_pct"] is None
       and "shape" in rows["ort-fp32"].get("agreement_note", ""))
 table = bp.format_table(list(rows.values()), B)
@@ -81,6 +82,19 @@ check("verdict slower", "1.50× slower" in bp.verdict([rows["libds2-int8"],
 check("no verdict without reference",
       bp.verdict(bp.make_rows({"libds2-int8": {"median_s": 1}}, {"libds2-int8": ref}, 1))
       .startswith("no verdict"))
+
+n = bp.noisy(list(rows.values()))
+check("noisy row named", "pytorch-fp32 (1.3×)" not in n and n == "", n)
+check("noisy row", "pytorch-fp32 (1.3×)" in bp.noisy(list(rows.values()), spread=1.2))
+
+# Rounds: trials pooled, the largest RSS, the median load; a failing round fails the row.
+r = bp.merge_rounds(None, {"times_s": [3.0, 1.0], "load_s": 1.0, "peak_rss_mb": 10.0})
+r = bp.merge_rounds(r, {"times_s": [2.0, 5.0], "load_s": 3.0, "peak_rss_mb": 30.0})
+r = bp.merge_rounds(r, {"times_s": [4.0], "load_s": 2.0, "peak_rss_mb": 20.0})
+check("rounds pooled", r["times_s"] == [3.0, 1.0, 2.0, 5.0, 4.0] and r["median_s"] == 3.0
+      and r["peak_rss_mb"] == 30.0 and r["load_s"] == 2.0 and r["rounds"] == 3, r)
+r = bp.merge_rounds(r, {"error": "exit 1: boom"})
+check("round failure", r["error"] == "round 4: exit 1: boom", r)
 
 # Peak RSS of one child process (about 200 MB touched), not of this one.
 out = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"check_bench_peers.{os.getpid()}.log")

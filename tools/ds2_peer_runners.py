@@ -113,15 +113,23 @@ def prep(a):
     x = torch.randn(2, 1, int(hp["sample_rate"] * hp["window_size"]) // 2 + 1, 201)
     em = export_module(m)
     errors = []
+    for stale in ("model.onnx", "model.onnx.data", "model-int8.onnx", "model-int8.onnx.data"):
+        if os.path.exists(os.path.join(a.work, stale)):
+            os.remove(os.path.join(a.work, stale))
     for dynamo in (True, False):  # torch 2.x's default exporter first, then the TorchScript one
         try:
-            if os.path.exists(onnx_path):
-                os.remove(onnx_path)
             if dynamo:
                 d = torch.export.Dim
-                torch.onnx.export(em, (x,), onnx_path, input_names=["spect"],
-                                  output_names=["probs"], dynamo=True,
-                                  dynamic_shapes={"x": {0: d("batch"), 3: d("time")}})
+                prog = torch.onnx.export(em, (x,), None, input_names=["spect"],
+                                         output_names=["probs"], dynamo=True,
+                                         dynamic_shapes={"x": {0: d("batch"), 3: d("time")}})
+                # The exporter reorders the RNN gates with Slice/Concat of the parameters in
+                # the graph; folding them (its default size limits skip big tensors) makes W
+                # and R initializers, which quantize_dynamic needs to quantize LSTMs.
+                from onnxscript import optimizer
+                optimizer.optimize(prog.model, input_size_limit=1 << 40,
+                                   output_size_limit=1 << 40)
+                prog.save(onnx_path)
             else:
                 torch.onnx.export(em, (x,), onnx_path, input_names=["spect"],
                                   output_names=["probs"], dynamo=False, opset_version=17,
@@ -139,8 +147,14 @@ def prep(a):
             import onnx
             info["onnx_ops"] = sorted({n.op_type for n in onnx.load(onnx_path).graph.node})
             from onnxruntime.quantization import QuantType, quantize_dynamic
-            quantize_dynamic(onnx_path, os.path.join(a.work, "model-int8.onnx"),
-                             weight_type=QuantType.QInt8)
+            int8_path = os.path.join(a.work, "model-int8.onnx")
+            quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8)
+            # which operators it quantized: LSTM, Conv, MatMul (ORT's dynamic mode has no GRU)
+            ops = {n.op_type for n in onnx.load(int8_path, load_external_data=False).graph.node}
+            info["onnx_int8_quantized"] = sorted(
+                o.replace("DynamicQuantize", "").replace("Integer", "") for o in ops
+                if o.endswith("Integer") or (o.startswith("DynamicQuantize") and
+                                             o != "DynamicQuantizeLinear"))
         except Exception as e:  # noqa: BLE001
             info["onnx_int8_error"] = f"quantize_dynamic: {type(e).__name__}: {e}"[:300]
     with open(os.path.join(a.work, "prep.json"), "w") as f:
