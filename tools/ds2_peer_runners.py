@@ -85,12 +85,14 @@ def prep(a):
     conv = _convert_module()
     state, hp = conv.read_checkpoint(a.ckpt)
     audio = hp.get("audio") or {}
+    w_hh = state["rnns.0.rnn.weight_hh_l0"]  # the structure from the weights, as ds2-convert
     hp = {
         "labels": hp.get("labels") or None,
-        "rnn_type": hp.get("rnn_type", "lstm"),
-        "hidden_size": int(hp["hidden_size"]),
-        "hidden_layers": int(hp["hidden_layers"]),
-        "bidirectional": bool(hp.get("bidirectional", True)),
+        "rnn_type": {4: "lstm", 3: "gru", 1: "rnn"}[w_hh.shape[0] // w_hh.shape[1]],
+        "hidden_size": int(w_hh.shape[1]),
+        "hidden_layers": sum(1 for k in state if k.startswith("rnns.")
+                             and k.endswith(".rnn.weight_hh_l0")),
+        "bidirectional": "rnns.0.rnn.weight_hh_l0_reverse" in state,
         "lookahead_context": int(state["lookahead.0.conv.weight"].shape[-1])
         if "lookahead.0.conv.weight" in state else 20,
         "conv_channels": int(state["conv.seq_module.0.weight"].shape[0]),
