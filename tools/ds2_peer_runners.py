@@ -118,7 +118,10 @@ def prep(a):
     for stale in ("model.onnx", "model.onnx.data", "model-int8.onnx", "model-int8.onnx.data"):
         if os.path.exists(os.path.join(a.work, stale)):
             os.remove(os.path.join(a.work, stale))
-    for dynamo in (True, False):  # torch 2.x's default exporter first, then the TorchScript one
+    # torch 2.x's default exporter first, then the TorchScript one; DS2_ONNX_EXPORTER changes
+    # the order or picks one ("torchscript", "dynamo,torchscript").
+    order = os.environ.get("DS2_ONNX_EXPORTER", "dynamo,torchscript").split(",")
+    for dynamo in [e.strip() == "dynamo" for e in order if e.strip() in ("dynamo", "torchscript")]:
         try:
             if dynamo:
                 d = torch.export.Dim
