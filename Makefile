@@ -125,9 +125,11 @@ test-plain: $(TEST_BINS) tools $(BUILD)/libds2.so
 test-asan:
 	$(MAKE) BUILD=build/asan SANITIZE=address,undefined WITH_CUDA=0 OPT=-O1 test-plain
 
-# The converter's own check: folded GGUF re-run in numpy against PyTorch's golden outputs.
+# The converter's own check: folded GGUF re-run in numpy against PyTorch's golden outputs;
+# tools/bench-peers' table logic on fake runner outputs (numpy only, no venv).
 test-python:
 	/usr/bin/python3 tools/check-convert
+	/usr/bin/python3 test/check_bench_peers.py
 
 test: test-plain test-python test-asan
 

@@ -38,6 +38,19 @@ expect "text as audio" 1 "text.wav" -- $B/ds2-transcribe -m $M "$T/text.wav"
 expect "bad threads" 2 "threads" -- $B/ds2-transcribe -m $M --threads 0 $W
 expect "bad precision" 2 "precision" -- $B/ds2-transcribe -m $M --precision fp8 $W
 [ -e /dev/nvidia0 ] || expect "gpu without a device" 1 "gpu" -- $B/ds2-transcribe -m $M --device gpu $W
+# ds2-forward (tools/bench-peers' libds2 runner): the front end's spectrogram and the forward
+# pass from it, against the golden data.
+expect "forward spect" 0 "161 x 176" -- $B/ds2-forward -m $M --spect-out "$T/s.npy" $W
+expect "forward run" 0 '"median_s"' -- $B/ds2-forward -m $M --spect "$T/s.npy" -t 2 -b 2 -n 1 --probs "$T/fp.npy"
+expect "forward = golden" 0 "ok" -- /usr/bin/python3 -c "import numpy as np, sys
+s = np.load('$T/s.npy'); g = np.fromfile('test/golden/speech.spect.f32', '<f4').reshape(161, -1)
+p = np.load('$T/fp.npy'); q = np.fromfile('test/golden/bigru.speech.probs.f32', '<f4').reshape(-1, 29)
+ok = s.shape == g.shape and abs(s - g).max() < 1e-3 and p.shape == (2,) + q.shape and abs(p - q).max() < 1e-4
+print('ok' if ok else f'differ: {s.shape} {g.shape} {p.shape} {q.shape}')"
+expect "forward seconds" 0 "161 x 301" -- $B/ds2-forward -m $M --spect-out "$T/s3.npy" --seconds 3 $W
+expect "forward 3 s" 0 "(161, 301)" -- /usr/bin/python3 -c "import numpy as np; print(np.load('$T/s3.npy').shape)"
+expect "forward not npy" 1 "not a 2-D" -- $B/ds2-forward -m $M --spect $W
+expect "forward not audio" 1 "neither audio" -- $B/ds2-forward -m $M --spect-out "$T/x.npy" $M
 expect "bench bad manifest" 1 "" -- $B/ds2-bench -q -m $M -e "$T/text.wav" -n 1 -T 1
 expect "convert refuses junk" 1 "ds2-convert" -- tools/ds2-convert "$T/text.wav" "$T/out.gguf"
 # wer-breakdown: per-group rates from a hand-checked two-utterance set.
