@@ -5,7 +5,7 @@
  *       computes the model's spectrogram of the audio ([freq][frames] float32) with libds2's
  *       front end (deepspeech.pytorch's AudioParser, see test/golden) and writes it;
  *   ds2-forward -m MODEL --spect S.npy [--precision fp32|int8] [--threads N] [--batch B]
- *               [--trials T] [--warmup W] [--probs P.npy]
+ *               [--trials T] [--warmup W] [--probs P.npy] [--fp32-convs]
  *       runs B copies of that spectrogram as one batch through the backend's forward W + T times
  *       and prints one JSON object: load and prepare seconds, every trial's seconds, the median;
  *       --probs writes the softmax output [B][frames][labels].
@@ -21,14 +21,18 @@
 #include <time.h>
 
 #include "ds2.h"
-#include "model_backend.h"
+#include "core/backends.h"
+#include "core/model.h"
+#include "core/model_backend.h"
+#include "manifest.h"
 #include "npy.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ds2-forward -m MODEL --spect-out S.npy [--seconds S] AUDIO_OR_MANIFEST\n"
                "       ds2-forward -m MODEL --spect S.npy [--precision fp32|int8] [--threads N]\n"
-               "                   [--batch B] [--trials T] [--warmup W] [--probs P.npy]\n");
+               "                   [--batch B] [--trials T] [--warmup W] [--probs P.npy]\n"
+               "                   [--fp32-convs]\n");
 }
 
 static double now(void)
@@ -116,16 +120,16 @@ static int write_spect(const ds2_model *m, const char *audio, double seconds, co
 {
     float *samples;
     size_t n;
-    if (load_audio(audio, m->spect_config.sample_rate, seconds, &samples, &n) != 0)
+    if (load_audio(audio, m->file.spect_config.sample_rate, seconds, &samples, &n) != 0)
         return 1;
-    int bins = ds2_spectrogram_bins(m->spectrogram),
-        frames = ds2_spectrogram_frames(m->spectrogram, n);
+    int bins = ds2_spectrogram_bins(m->file.spectrogram),
+        frames = ds2_spectrogram_frames(m->file.spectrogram, n);
     float *s = frames > 0 ? malloc((size_t)bins * (size_t)frames * sizeof *s) : NULL;
     ds2_err err = {""};
     int rc = 1;
     if (!s)
         fprintf(stderr, "ds2-forward: out of memory\n");
-    else if (ds2_spectrogram_compute(m->spectrogram, samples, n, s, frames, &err) != DS2_OK)
+    else if (ds2_spectrogram_compute(m->file.spectrogram, samples, n, s, frames, &err) != DS2_OK)
         fprintf(stderr, "ds2-forward: %s: %s\n", audio, err.msg);
     else if (npy_write_f32(out, s, 2, (int[]){bins, frames}) != 0)
         fprintf(stderr, "ds2-forward: cannot write %s: %s\n", out, strerror(errno));
@@ -152,12 +156,14 @@ int main(int argc, char **argv)
 {
     const char *model_path = NULL, *spect_path = NULL, *spect_out = NULL, *probs_path = NULL;
     int precision = DS2_PRECISION_FP32, threads = 1, batch = 1, trials = 5, warmup = 1;
+    int fp32_convs = 0;
     double seconds = 0;
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"spect", required_argument, 0, 's'},
                                          {"spect-out", required_argument, 0, 'o'},
                                          {"seconds", required_argument, 0, 'S'},
                                          {"precision", required_argument, 0, 'p'},
+                                         {"fp32-convs", no_argument, 0, 'F'},
                                          {"threads", required_argument, 0, 't'},
                                          {"batch", required_argument, 0, 'b'},
                                          {"trials", required_argument, 0, 'n'},
@@ -184,6 +190,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "ds2-forward: --seconds must be a positive number\n");
                 return 2;
             }
+            break;
+        case 'F':
+            fp32_convs = 1;
             break;
         case 'p':
             if (strcmp(optarg, "fp32") && strcmp(optarg, "int8")) {
@@ -239,7 +248,7 @@ int main(int argc, char **argv)
         return rc;
     }
     double t_load = now() - t0;
-    const ds2_net *net = &m->net;
+    const ds2_net *net = &m->file.net;
     float *spect = NULL, *features = NULL, *probs = NULL;
     int bins, frames, rc = 1;
     if (npy_read_f32_2d(spect_path, &spect, &bins, &frames, msg, sizeof msg) != 0) {
@@ -247,14 +256,14 @@ int main(int argc, char **argv)
         ds2_model_free(m);
         return 1;
     }
-    const ds2_backend_i *be =
-        precision == DS2_PRECISION_INT8 ? &ds2_backend_cpu_int8 : &ds2_backend_cpu_fp32;
+    const ds2_backend *be = ds2_backend_find(DS2_DEVICE_CPU, (ds2_precision)precision);
     const void *model_data = NULL;
     void *sess = NULL;
     ds2_err err = {""};
     double *times = calloc((size_t)trials, sizeof *times);
     int t_out = ds2_net_output_length(net, frames);
-    size_t per_in = (size_t)bins * (size_t)frames, per_out = (size_t)t_out * (size_t)m->n_labels;
+    size_t per_in = (size_t)bins * (size_t)frames,
+           per_out = (size_t)t_out * (size_t)m->file.n_labels;
     int *lengths = malloc(2 * (size_t)batch * sizeof *lengths);
     if (bins != net->n_freq) {
         fprintf(stderr, "ds2-forward: %s has %d frequency bins, the model wants %d\n", spect_path,
@@ -273,7 +282,7 @@ int main(int argc, char **argv)
     }
     t0 = now();
     if (ds2_model_prepare_backend(m, be, 0, &model_data, &err) != DS2_OK ||
-        be->session_create(net, model_data, threads, 0, &sess, &err) != DS2_OK) {
+        be->impl->session_create(net, model_data, threads, 0, &sess, &err) != DS2_OK) {
         fprintf(stderr, "ds2-forward: %s: %s\n", be->name, err.msg);
         goto done;
     }
@@ -286,10 +295,11 @@ int main(int argc, char **argv)
                             .t_out_max = t_out,
                             .out_lengths = lengths + batch,
                             .probs = probs,
-                            .state = NULL};
+                            .state = NULL,
+                            .fp32_convs = fp32_convs};
     for (int i = 0; i < warmup + trials; i++) {
         t0 = now();
-        if (be->forward(sess, &fb, &err) != DS2_OK) {
+        if (be->impl->forward(sess, &fb, &err) != DS2_OK) {
             fprintf(stderr, "ds2-forward: %s forward: %s\n", be->name, err.msg);
             goto done;
         }
@@ -297,7 +307,7 @@ int main(int argc, char **argv)
             times[i - warmup] = now() - t0;
     }
     if (probs_path &&
-        npy_write_f32(probs_path, probs, 3, (int[]){batch, t_out, m->n_labels}) != 0) {
+        npy_write_f32(probs_path, probs, 3, (int[]){batch, t_out, m->file.n_labels}) != 0) {
         fprintf(stderr, "ds2-forward: cannot write %s: %s\n", probs_path, strerror(errno));
         goto done;
     }
@@ -315,7 +325,7 @@ int main(int argc, char **argv)
     rc = 0;
 done:
     if (sess)
-        be->session_free(sess);
+        be->impl->session_free(sess);
     free(times);
     free(lengths);
     free(features);
