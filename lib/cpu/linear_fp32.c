@@ -2,8 +2,10 @@
  * model stored as int8 is dequantized once at prepare. */
 #include <cblas.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/internal.h"
+#include "f32gemm/f32gemm.h"
 
 typedef struct fp32_matrix {
     int rows, cols;
@@ -93,6 +95,14 @@ static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int
         return -1;
     if (n0 == n1)
         return 0;
+    /* Own kernels where the CPU has them: they read W in place (OpenBLAS repacks its rows on
+     * every call, per step), in one fixed order (kernels/f32gemm). */
+    if (strcmp(ds2_f32gemm_isa(), "ref") != 0) {
+        ds2_f32gemm_nt_get()(st->rows, n1 - n0, w->cols, st->x, (size_t)st->ldx,
+                             w->w + (size_t)n0 * w->cols, (size_t)w->cols, y + n0, (size_t)ldy,
+                             accumulate);
+        return 0;
+    }
     const float beta = accumulate ? 1.0f : 0.0f;
     if (st->rows == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, n1 - n0, w->cols, 1.0f,
