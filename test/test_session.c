@@ -12,11 +12,10 @@
 #include "gguf_builder.h"
 #include "test_random.h"
 
-static ds2_model *load_tiny(const char *type, int bidir, int int8)
+static ds2_model *load_spec(const tiny_model_spec *s)
 {
-    tiny_model_spec s = {type, 12, 2, bidir, bidir ? 0 : 3, 3, int8, 11, NULL, NULL};
     size_t size;
-    unsigned char *bytes = tiny_model_build(&s, &size);
+    unsigned char *bytes = tiny_model_build(s, &size);
     char *path = test_write_temp(bytes, size, ".gguf");
     char err[512];
     ds2_model *m = NULL;
@@ -25,6 +24,12 @@ static ds2_model *load_tiny(const char *type, int bidir, int int8)
     free(path);
     free(bytes);
     return m;
+}
+
+static ds2_model *load_tiny(const char *type, int bidir, int int8)
+{
+    tiny_model_spec s = {type, 12, 2, bidir, bidir ? 0 : 3, 3, int8, 11, NULL, NULL};
+    return load_spec(&s);
 }
 
 static double max_abs_diff(const float *a, const float *b, size_t n)
@@ -170,20 +175,12 @@ END_TEST
 /* Each recurrent step splits its hidden units over the session's threads (lib/cpu_rnn_split.c)
  * and the big products run in fixed blocks (lib/cpu_blas.c); every output's arithmetic is the
  * same for any split, so probabilities must be bit-identical for 1, 2 and 3 threads, fp32 and
- * int8 — for H = 48 (whole 16-column blocks) and
- * H = 40 (a partial last block in every gate), every cell type, both directions, batched. */
+ * int8 — for H = 48 (whole 16-column blocks) and H = 40 (a partial last block in every gate),
+ * every cell type, both directions, batched. */
 static void check_threads_identical(const char *type, int hidden, int bidir, int int8)
 {
     tiny_model_spec spec = {type, hidden, 2, bidir, bidir ? 0 : 3, 3, int8, 21, NULL, NULL};
-    size_t size;
-    unsigned char *bytes = tiny_model_build(&spec, &size);
-    char *path = test_write_temp(bytes, size, ".gguf");
-    char err[512];
-    ds2_model *m = NULL;
-    ck_assert_msg(ds2_model_load(path, NULL, &m, err, sizeof err) == DS2_OK, "%s", err);
-    unlink(path);
-    free(path);
-    free(bytes);
+    ds2_model *m = load_spec(&spec);
     const size_t lens[3] = {9000, 3100, 6400};
     ds2_utterance u[3];
     float *audio[3];
