@@ -124,8 +124,9 @@ static void split_worker(void *ctx, int p0, int p1)
                                   reverse) != 0)
                 atomic_store(&job->failed, 1);
         }
-        /* Every row's h carries over (inactive rows keep theirs); the cell updates the active. */
-        for (int r = 0; r < B; r++)
+        /* Inactive rows keep their h; the GRU cell updates h in place, so it needs the old h in
+         * hout too (the LSTM and tanh cells overwrite it). */
+        for (int r = gru ? 0 : n; r < B; r++)
             memcpy(hout + (size_t)r * H + j0, hin + (size_t)r * H + j0, sizeof(float) * nu);
         for (int r = 0; r < n && nu > 0; r++) {
             float *h = hout + (size_t)r * H + j0;
