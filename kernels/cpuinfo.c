@@ -2,6 +2,7 @@
  * its registers too, which __builtin_cpu_supports already checks (XGETBV). */
 #include "cpuinfo.h"
 
+#include <cpuid.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,14 @@ static void probe(void)
     info.avx512vl = __builtin_cpu_supports("avx512vl");
     info.avx512dq = __builtin_cpu_supports("avx512dq");
     info.avx512vnni = __builtin_cpu_supports("avx512vnni");
-    info.avx512bf16 = __builtin_cpu_supports("avx512bf16");
-    info.avxvnni = __builtin_cpu_supports("avxvnni");
+    /* CPUID.(7,1):EAX bit 4 AVX-VNNI, bit 5 AVX512_BF16 — read directly: not every compiler's
+     * __builtin_cpu_supports knows these names (clang 14 does not). Their register state is the
+     * AVX / AVX-512 state already checked above. */
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+        info.avxvnni = info.avx2 && (a >> 4 & 1);
+        info.avx512bf16 = info.avx512f && (a >> 5 & 1);
+    }
     ds2_isa best = DS2_ISA_REF;
     if (info.avx2 && info.fma) {
         best = DS2_ISA_AVX2;

@@ -14,6 +14,7 @@
 #include <cblas.h>
 
 #include "audio/spectrogram.h"
+#include "base/blas_threads.h"
 
 #define BLOCK_FRAMES 128
 #define MAX_N_FFT 65536
@@ -170,6 +171,7 @@ ds2_status ds2_spectrogram_compute(const ds2_spectrogram *s, const float *sample
         free(dft);
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "spectrogram: cannot allocate scratch");
     }
+    ds2_blas_single_threaded(); /* no OpenBLAS thread under a libds2 call (blas_threads.h) */
     for (int t0 = 0; t0 < frames; t0 += BLOCK_FRAMES) {
         int nb = frames - t0 < BLOCK_FRAMES ? frames - t0 : BLOCK_FRAMES;
         gather_frames(s, samples, n_samples, t0, nb, buf);

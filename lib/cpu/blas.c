@@ -13,16 +13,6 @@
  * spread a DS2 product (N = 4·H gate columns, or conv positions) over a few threads. */
 #define BLOCK_COLS 256
 
-void openblas_set_num_threads(int n);
-int openblas_get_num_threads(void);
-
-void cpu_blas_single_threaded(void)
-{
-    /* Idempotent and the same for every session: 1 is the only value libds2 ever sets. */
-    if (openblas_get_num_threads() != 1)
-        openblas_set_num_threads(1);
-}
-
 typedef struct gemm_job {
     int trans_b, m, n, k;
     const float *a, *b;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/blas_threads.h"
 #include "cpu/internal.h"
 
 static ds2_status check_batch(const ds2_net *net, const ds2_forward_batch *b, ds2_err *err)
@@ -158,7 +159,7 @@ ds2_status cpu_forward(void *session_data, ds2_forward_batch *b, ds2_err *err)
         s->n_active[t] = r;
     }
     /* OpenBLAS runs single-threaded under our own pool (cpu_blas.c). */
-    cpu_blas_single_threaded();
+    ds2_blas_single_threaded();
     s->conv_int8 = !b->fp32_convs;
 
     for (int r = 0; r < B; r++) {

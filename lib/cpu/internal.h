@@ -93,10 +93,9 @@ struct cpu_session {
 
 /* C (= or += by beta 0/1) A·B (B [k][n]) or A·Bᵀ (trans_b, B [n][k]), row-major, split over the
  * worker's pool in fixed column blocks with OpenBLAS single-threaded (blas.c): bit-identical
- * for any thread count. cpu_blas_single_threaded() runs before any BLAS call of a forward. */
+ * for any thread count (OpenBLAS itself single-threaded: base/blas_threads.h). */
 void cpu_sgemm(cpu_worker *w, int trans_b, int m, int n, int k, const float *a, int lda,
                const float *b, int ldb, float beta, float *c, int ldc);
-void cpu_blas_single_threaded(void);
 
 /* The backend's forward entry point (forward.c). */
 ds2_status cpu_forward(void *session_data, ds2_forward_batch *batch, ds2_err *err);
