@@ -133,7 +133,7 @@ test-python:
 
 # ThreadSanitizer (clang) over the suites that run sessions concurrently and split every
 # recurrent step over threads: zero reports (OpenBLAS runs no thread of its own under libds2).
-TSAN_SUITES := test_session test_cpu_backend
+TSAN_SUITES := test_session test_cpu_backend test_soak
 test-tsan:
 	$(MAKE) BUILD=build/tsan SANITIZE=thread CC=clang WITH_CUDA=0 OPT=-O1 \
 	    $(TSAN_SUITES:%=build/tsan/test/%)
