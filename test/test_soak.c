@@ -136,7 +136,12 @@ START_TEST(shared_model_many_threads)
         N_THREADS, total, s.mismatches, s.failures, rss0, rss1);
     ck_assert_int_eq(s.failures, 0);
     ck_assert_int_eq(s.mismatches, 0);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's quarantine keeps freed memory resident on purpose: RSS says nothing here. */
+    (void)rss0, (void)rss1;
+#else
     ck_assert_msg(rss1 < rss0 + 32 * 1024, "RSS grew from %ld to %ld kB", rss0, rss1);
+#endif
     for (int int8 = 0; int8 < 2; int8++)
         for (int k = 0; k < N_UTT; k++)
             ds2_result_free(&s.ref[int8][k]);
