@@ -1,0 +1,81 @@
+"""ds2.convert: the converter of tools/ds2-convert, called in-process.
+
+The conversion itself (checkpoint reading, BatchNorm folding, GGUF writing) lives in
+tools/ds2-convert, tools/ds2_checkpoint.py and tools/ds2gguf.py; this module only finds and
+imports them, so the command-line tool and the Python call cannot drift apart. They are
+searched in the copy `pip install` bundles (ds2/_converter/), in the checkout's tools/, and
+where `make install` puts them (PREFIX/bin/ds2-convert, PREFIX/lib/ds2/).
+"""
+import importlib.machinery
+import importlib.util
+import os
+import shutil
+import sys
+import threading
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_REPO = os.path.dirname(os.path.dirname(_HERE))
+_module = None
+_module_lock = threading.Lock()
+
+
+def _script_candidates():
+    out = [os.path.join(_HERE, "_converter", "ds2_convert.py"),
+           os.path.join(_REPO, "tools", "ds2-convert")]
+    installed = shutil.which("ds2-convert")
+    if installed:
+        out.append(installed)
+    return out
+
+
+def _converter():
+    """tools/ds2-convert imported as a module (it has no .py suffix, so by explicit loader).
+    It puts its own directory (and ../lib/ds2) on sys.path to import its two helper
+    modules."""
+    global _module
+    with _module_lock:
+        if _module is None:
+            for path in _script_candidates():
+                if os.path.isfile(path):
+                    loader = importlib.machinery.SourceFileLoader("ds2._ds2_convert", path)
+                    spec = importlib.util.spec_from_loader(loader.name, loader)
+                    mod = importlib.util.module_from_spec(spec)
+                    loader.exec_module(mod)
+                    sys.modules[loader.name] = mod
+                    _module = mod
+                    break
+            else:
+                raise OSError("the converter (tools/ds2-convert) was not found in "
+                              + ", ".join(_script_candidates()))
+        return _module
+
+
+def convert(checkpoint, out, int8=False, name=None):
+    """Converts a deepspeech.pytorch checkpoint (Lightning .ckpt or .pth package) into a
+    libds2 GGUF model at `out`, exactly as `tools/ds2-convert` does (the checkpoint is
+    unpickled with an allowlist, never executing code). int8=True stores the RNN and FC
+    matrices as per-row int8. Returns a one-line summary of the network.
+
+    Raises ds2.Error (status MODEL_FORMAT, or IO for unreadable/unwritable files) with the
+    converter's message. Needs numpy only, not libds2.so."""
+    from . import Error, Status  # here: the package imports this module first
+    conv = _converter()
+    checkpoint, out = os.fspath(checkpoint), os.fspath(out)
+    try:
+        state, hp = conv.read_checkpoint(checkpoint)
+        kv, tensors, summary = conv.build(state, hp, bool(int8),
+                                          name if name is not None
+                                          else os.path.basename(checkpoint))
+        # Written beside the target and renamed: a failed run never leaves half a model.
+        tmp = out + ".tmp"
+        try:
+            conv.write_gguf(tmp, kv, tensors)
+            os.replace(tmp, out)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    except OSError as e:
+        raise Error(Status.IO, str(e)) from e
+    except (conv.CheckpointError, conv.ConvertError) as e:
+        raise Error(Status.MODEL_FORMAT, str(e)) from e
+    return summary
