@@ -54,7 +54,8 @@ TEST_COMMON := $(wildcard test/common/*.c)
 TEST_BINS := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib tools tests test test-plain test-python test-asan bench install clean deps format
+.PHONY: all lib tools tests test test-plain test-python test-python-package test-asan bench \
+        install clean deps format
 all: lib tools
 
 lib: $(BUILD)/libds2.a $(BUILD)/libds2.so $(CUDA_PLUGIN)
@@ -131,7 +132,12 @@ test-python:
 	/usr/bin/python3 tools/check-convert
 	/usr/bin/python3 test/check_bench_peers.py
 
-test: test-plain test-python test-asan
+# The Python package (python/ds2, ctypes) against this build's libds2.so and ds2-transcribe.
+test-python-package: $(BUILD)/libds2.so tools
+	PYTHONPATH=python DS2_LIBRARY=$(BUILD)/libds2.so DS2_BUILD_DIR=$(BUILD) \
+	  /usr/bin/python3 -m pytest -q python/tests
+
+test: test-plain test-python test-python-package test-asan
 
 deps:
 	scripts/install-deps.sh

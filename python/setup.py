@@ -20,7 +20,9 @@ class BuildPyWithLibrary(build_py):
     def run(self):
         super().run()
         pkg = os.path.join(self.build_lib, "ds2")
-        build = os.environ.get("DS2_BUILD_DIR", os.path.join(REPO, "build"))
+        # Relative to the repository root, as `make BUILD=...` names it (pip runs this file
+        # from python/, so cwd-relative would be wrong).
+        build = os.path.join(REPO, os.environ.get("DS2_BUILD_DIR", "build"))
         lib = os.path.join(build, "libds2.so")
         if not os.path.isfile(lib):
             raise SystemExit(f"ds2: {lib} not found: run `make` in {REPO} before "

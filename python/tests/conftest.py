@@ -9,7 +9,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODEL = os.path.join(ROOT, "data", "default-model.gguf")
 HELDOUT = os.path.join(ROOT, "data", "eval", "heldout", "wav")
 GOLDEN = os.path.join(ROOT, "test", "golden")
-TRANSCRIBE = os.path.join(ROOT, "build", "ds2-transcribe")
+# The build under test: DS2_BUILD_DIR (make test-python-package passes $(BUILD)), else build/.
+BUILD = os.path.join(ROOT, os.environ.get("DS2_BUILD_DIR", "build"))
+TRANSCRIBE = os.path.join(BUILD, "ds2-transcribe")
 
 
 def heldout(n):
@@ -20,7 +22,7 @@ def heldout(n):
 def reference_transcripts(paths, *args):
     """{path: text} from build/ds2-transcribe on the same model, one utterance at a time."""
     if not os.access(TRANSCRIBE, os.X_OK):
-        pytest.skip("build/ds2-transcribe not built (run make)")
+        pytest.skip(f"{TRANSCRIBE} not built (run make)")
     out = subprocess.run([TRANSCRIBE, "-m", MODEL, *args, *paths], check=True,
                          capture_output=True, text=True).stdout
     return dict(line.split("\t", 1) for line in out.splitlines())

@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from conftest import MODEL, ROOT, heldout, reference_transcripts
+from conftest import BUILD, MODEL, ROOT, heldout, reference_transcripts
 
 
 def test_pip_install_into_a_venv(tmp_path):
-    if not os.path.isfile(os.path.join(ROOT, "build", "libds2.so")):
-        pytest.skip("build/libds2.so not built")
+    if not os.path.isfile(os.path.join(BUILD, "libds2.so")):
+        pytest.skip(f"{BUILD}/libds2.so not built")
     venv = tmp_path / "venv"
     r = subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
                        capture_output=True, text=True)
@@ -35,6 +35,7 @@ def test_pip_install_into_a_venv(tmp_path):
         f"print(m.session().transcribe({path!r}).text)\n"
         "ds2.convert(sys.argv[1], sys.argv[2])\n"
         "assert ds2._convert._converter().__file__.startswith(pkg)\n")
+    # Neither variable: the installed package must find its own copy of the library.
     env = {k: v for k, v in os.environ.items() if k not in ("DS2_LIBRARY", "PYTHONPATH")}
     ck = _checkpoint(tmp_path)
     r = subprocess.run([py, "-c", script, ck, str(tmp_path / "m.gguf")], cwd=tmp_path, env=env,
