@@ -260,3 +260,16 @@ def test_transcripts_equal_ds2_transcribe(model, args, kw):
 def test_version():
     with open(os.path.join(ROOT, "include", "ds2.h")) as f:
         assert f'DS2_VERSION_STRING "{ds2.__version__}"' in f.read()
+
+
+def test_readme_example_runs(capsys, monkeypatch):
+    # The README's "Use it from Python" example, run as written from the repository root.
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    section = text[text.index("## Use it from Python"):]
+    code = section[section.index("```python\n") + 10:]
+    code = code[:code.index("```")]
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "(" in out and out.strip()
