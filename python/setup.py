@@ -31,13 +31,13 @@ class BuildPyWithLibrary(build_py):
         plugin = os.path.join(build, "libds2_cuda.so")
         if os.path.isfile(plugin):
             self.copy_file(plugin, os.path.join(pkg, "libds2_cuda.so"))
-        conv = os.path.join(pkg, "_converter")
-        os.makedirs(conv, exist_ok=True)
+        dest = os.path.join(pkg, "_tools")
+        os.makedirs(dest, exist_ok=True)
         tools = os.path.join(REPO, "tools")
         # ds2-convert has no .py suffix (it is a command); ds2/_convert.py imports it by path.
-        self.copy_file(os.path.join(tools, "ds2-convert"), os.path.join(conv, "ds2_convert.py"))
-        for m in ("ds2_checkpoint.py", "ds2gguf.py"):
-            self.copy_file(os.path.join(tools, m), os.path.join(conv, m))
+        self.copy_file(os.path.join(tools, "ds2-convert"), os.path.join(dest, "ds2_convert.py"))
+        for m in ("ds2_checkpoint.py", "ds2gguf.py", "ds2_wer.py"):
+            self.copy_file(os.path.join(tools, m), os.path.join(dest, m))
 
 
 class BinaryDistribution(Distribution):

@@ -3,7 +3,7 @@
 The conversion itself (checkpoint reading, BatchNorm folding, GGUF writing) lives in
 tools/ds2-convert, tools/ds2_checkpoint.py and tools/ds2gguf.py; this module only finds and
 imports them, so the command-line tool and the Python call cannot drift apart. They are
-searched in the copy `pip install` bundles (ds2/_converter/), in the checkout's tools/, and
+searched in the copy `pip install` bundles (ds2/_tools/), in the checkout's tools/, and
 where `make install` puts them (PREFIX/bin/ds2-convert, PREFIX/lib/ds2/).
 """
 import importlib.machinery
@@ -15,39 +15,45 @@ import threading
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _REPO = os.path.dirname(os.path.dirname(_HERE))
-_module = None
-_module_lock = threading.Lock()
+_modules = {}
+_modules_lock = threading.Lock()
 
 
-def _script_candidates():
-    out = [os.path.join(_HERE, "_converter", "ds2_convert.py"),
-           os.path.join(_REPO, "tools", "ds2-convert")]
+def _tool_candidates(filename):
+    """Where tools/<filename> is looked for: the copy `pip install` bundled (as a .py), the
+    checkout, and `make install`'s PREFIX/bin and PREFIX/lib/ds2."""
+    bundled = filename if filename.endswith(".py") else filename.replace("-", "_") + ".py"
+    out = [os.path.join(_HERE, "_tools", bundled), os.path.join(_REPO, "tools", filename)]
     installed = shutil.which("ds2-convert")
     if installed:
-        out.append(installed)
+        prefix = os.path.dirname(os.path.dirname(os.path.realpath(installed)))
+        out += [os.path.join(prefix, "bin", filename), os.path.join(prefix, "lib", "ds2", filename)]
     return out
 
 
-def _converter():
-    """tools/ds2-convert imported as a module (it has no .py suffix, so by explicit loader).
-    It puts its own directory (and ../lib/ds2) on sys.path to import its two helper
-    modules."""
-    global _module
-    with _module_lock:
-        if _module is None:
-            for path in _script_candidates():
+def tool_module(filename):
+    """tools/<filename> imported as a module, once (by explicit loader: ds2-convert has no .py
+    suffix). ds2-convert puts its own directory on sys.path to import its helper modules."""
+    with _modules_lock:
+        if filename not in _modules:
+            for path in _tool_candidates(filename):
                 if os.path.isfile(path):
-                    loader = importlib.machinery.SourceFileLoader("ds2._ds2_convert", path)
+                    name = "ds2._tool_" + filename.replace("-", "_").replace(".py", "")
+                    loader = importlib.machinery.SourceFileLoader(name, path)
                     spec = importlib.util.spec_from_loader(loader.name, loader)
                     mod = importlib.util.module_from_spec(spec)
                     loader.exec_module(mod)
                     sys.modules[loader.name] = mod
-                    _module = mod
+                    _modules[filename] = mod
                     break
             else:
-                raise OSError("the converter (tools/ds2-convert) was not found in "
-                              + ", ".join(_script_candidates()))
-        return _module
+                raise OSError(f"tools/{filename} not found in " +
+                              ", ".join(_tool_candidates(filename)))
+        return _modules[filename]
+
+
+def _converter():
+    return tool_module("ds2-convert")
 
 
 def convert(checkpoint, out, int8=False, name=None):
