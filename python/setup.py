@@ -7,7 +7,6 @@ modules from tools/. Run `make` in the repository first; this step does not comp
 the library a user tests with `make test` is the one that is installed.
 """
 import os
-import shutil
 
 from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py

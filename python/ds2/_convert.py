@@ -11,12 +11,9 @@ import importlib.util
 import os
 import shutil
 import sys
-import threading
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _REPO = os.path.dirname(os.path.dirname(_HERE))
-_modules = {}
-_modules_lock = threading.Lock()
 
 
 def _tool_candidates(filename):
@@ -33,23 +30,21 @@ def _tool_candidates(filename):
 
 def tool_module(filename):
     """tools/<filename> imported as a module, once (by explicit loader: ds2-convert has no .py
-    suffix). ds2-convert puts its own directory on sys.path to import its helper modules."""
-    with _modules_lock:
-        if filename not in _modules:
-            for path in _tool_candidates(filename):
-                if os.path.isfile(path):
-                    name = "ds2._tool_" + filename.replace("-", "_").replace(".py", "")
-                    loader = importlib.machinery.SourceFileLoader(name, path)
-                    spec = importlib.util.spec_from_loader(loader.name, loader)
-                    mod = importlib.util.module_from_spec(spec)
-                    loader.exec_module(mod)
-                    sys.modules[loader.name] = mod
-                    _modules[filename] = mod
-                    break
-            else:
-                raise OSError(f"tools/{filename} not found in " +
-                              ", ".join(_tool_candidates(filename)))
-        return _modules[filename]
+    suffix). sys.modules is the cache, so this module keeps no state of its own; two threads
+    racing here both import, harmlessly. ds2-convert puts its own directory on sys.path to
+    import its helper modules."""
+    name = "ds2._tool_" + filename.replace("-", "_").replace(".py", "")
+    if name in sys.modules:
+        return sys.modules[name]
+    for path in _tool_candidates(filename):
+        if os.path.isfile(path):
+            loader = importlib.machinery.SourceFileLoader(name, path)
+            spec = importlib.util.spec_from_loader(loader.name, loader)
+            mod = importlib.util.module_from_spec(spec)
+            loader.exec_module(mod)
+            sys.modules[name] = mod
+            return mod
+    raise OSError(f"tools/{filename} not found in " + ", ".join(_tool_candidates(filename)))
 
 
 def _converter():
