@@ -1,8 +1,8 @@
 """`pip install ./python` into a fresh virtual environment bundles build/libds2.so and the
 converter, and the installed package works from anywhere without DS2_LIBRARY.
 
-Offline (--no-build-isolation --no-index, setuptools and numpy from the system through
---system-site-packages), so CI needs no network; skipped where python3-venv is missing."""
+Offline (--no-build-isolation --no-index; setuptools, wheel and numpy from the system through
+--system-site-packages: scripts/install-deps.sh installs them), so CI needs no network; skipped where python3-venv is missing."""
 import os
 import shutil
 import subprocess
