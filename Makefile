@@ -54,7 +54,8 @@ TEST_COMMON := $(wildcard test/common/*.c)
 TEST_BINS := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib tools tests test test-plain test-python test-asan test-tsan bench install clean deps format
+.PHONY: all lib tools tests test test-plain test-python test-python-package test-asan test-tsan \
+        bench install clean deps format
 all: lib tools
 
 lib: $(BUILD)/libds2.a $(BUILD)/libds2.so $(CUDA_PLUGIN)
@@ -140,7 +141,12 @@ test-tsan:
 	@for t in $(TSAN_SUITES); do echo "== tsan $$t"; \
 	  TSAN_OPTIONS=halt_on_error=1:exitcode=66 CK_FORK=no build/tsan/test/$$t || exit 1; done
 
-test: test-plain test-python test-asan test-tsan
+# The Python package (python/ds2, ctypes) against this build's libds2.so and ds2-transcribe.
+test-python-package: $(BUILD)/libds2.so tools
+	PYTHONPATH=python DS2_LIBRARY=$(BUILD)/libds2.so DS2_BUILD_DIR=$(BUILD) \
+	  /usr/bin/python3 -m pytest -q python/tests
+
+test: test-plain test-python test-python-package test-asan test-tsan
 
 deps:
 	scripts/install-deps.sh

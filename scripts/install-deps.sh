@@ -2,7 +2,8 @@
 # Installs the Debian packages libds2's build, tests and bench need. Idempotent; uses sudo when
 # not root. The CUDA toolkit is not installed here: cuda/ is built when nvcc is present.
 set -e
-PKGS="build-essential pkg-config libopenblas-dev libsndfile1-dev libsamplerate0-dev check python3-numpy clang libclang-rt-14-dev"
+PKGS="build-essential pkg-config libopenblas-dev libsndfile1-dev libsamplerate0-dev check python3-numpy
+      python3-pytest python3-venv python3-setuptools python3-wheel clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
