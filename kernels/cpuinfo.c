@@ -2,6 +2,7 @@
  * its registers too, which __builtin_cpu_supports already checks (XGETBV). */
 #include "cpuinfo.h"
 
+#include <cpuid.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,14 @@ static void probe(void)
     info.avx512dq = __builtin_cpu_supports("avx512dq");
     info.avx512vnni = __builtin_cpu_supports("avx512vnni");
     info.avx512bf16 = __builtin_cpu_supports("avx512bf16");
+#if defined(__clang__) && __clang_major__ < 16
+    /* clang < 16 has no builtin name for it (the fuzz build uses clang 14): CPUID.(7,1):EAX[4],
+     * with AVX state enabled, as the AVX2 builtin already implies. */
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    info.avxvnni = info.avx2 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1);
+#else
     info.avxvnni = __builtin_cpu_supports("avxvnni");
+#endif
     ds2_isa best = DS2_ISA_REF;
     if (info.avx2 && info.fma) {
         best = DS2_ISA_AVX2;
