@@ -2,7 +2,9 @@
 # Installs the Debian packages libds2's build, tests and bench need. Idempotent; uses sudo when
 # not root. The CUDA toolkit is not installed here: cuda/ is built when nvcc is present.
 set -e
-PKGS="build-essential pkg-config libopenblas-dev libsndfile1-dev libsamplerate0-dev check python3-numpy"
+# clang + libclang-rt-14-dev: the libFuzzer targets (make fuzz; make test runs a short smoke).
+PKGS="build-essential pkg-config libopenblas-dev libsndfile1-dev libsamplerate0-dev check python3-numpy
+      clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
