@@ -175,9 +175,12 @@ fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=20
 
 # Regenerates the committed seeds (tiny models, 400-sample audio in each format, manifests).
+# Kept by hand beside them: past findings (audio_load/vorbis-bad-header.ogg,
+# model_run/nan-weights-int8-conv.gguf), run again at the start of every fuzz run.
 fuzz-seeds: $(BUILD)/fuzz-make-seeds
 	$(BUILD)/fuzz-make-seeds
 	cp test/golden/unirnn.gguf test/fuzz/corpus/model_load/
+	cp test/fuzz/corpus/model_load/tiny-*.gguf test/fuzz/corpus/model_run/
 
 $(BUILD)/fuzz-make-seeds: $(BUILD)/obj/test/fuzz/make_seeds.o $(BUILD)/obj/test/common/gguf_builder.o \
                           $(BUILD)/obj/test/common/test_random.o
