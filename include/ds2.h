@@ -155,6 +155,16 @@ typedef struct ds2_run_params {
     double chunk_seconds; /* > 0: split each utterance into chunks of this length and carry the
                             RNN state across them, as deepspeech.pytorch's transcribe does */
 } ds2_run_params;
+/* Chunked runs (chunk_seconds > 0), where they differ from upstream:
+ * - A chunk whose spectrogram cannot be normalised (digital silence, or a tail too short to
+ *   vary: std 0, where upstream divides by zero and decodes NaN) is not run through the
+ *   network. Its output frames are certain blanks (probability 1; so in ds2_result.probs
+ *   too), it adds no text, the RNN state passes through it unchanged and the run goes on. An
+ *   utterance that is silent throughout gives "" — whereas an unchunked run of a silent
+ *   utterance fails with DS2_ERR_AUDIO_FORMAT ("too short or silent to normalise").
+ * - The transcript is tidied as one text: runs of spaces (e.g. one chunk ending and the next
+ *   beginning on a space) become one space, and there is no leading or trailing space.
+ *   ds2_result.probs is not affected. */
 
 DS2_API ds2_run_params ds2_run_default_params(void);
 

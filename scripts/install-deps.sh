@@ -2,6 +2,8 @@
 # Installs the Debian packages libds2's build, tests and bench need. Idempotent; uses sudo when
 # not root. The CUDA toolkit is not installed here: cuda/ is built when nvcc is present.
 set -e
+# clang + libclang-rt-14-dev: ThreadSanitizer (make test-tsan) and the libFuzzer targets (make fuzz;
+# make test runs a short smoke). python3-pytest/venv/setuptools/wheel: the Python package's tests.
 PKGS="build-essential pkg-config libopenblas-dev libsndfile1-dev libsamplerate0-dev check python3-numpy
       python3-pytest python3-venv python3-setuptools python3-wheel clang libclang-rt-14-dev"
 missing=""

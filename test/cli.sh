@@ -35,6 +35,11 @@ expect "text as model" 1 "not a GGUF" -- $B/ds2-transcribe -m test/golden/golden
 expect "missing audio" 1 "nope.wav" -- $B/ds2-transcribe -m $M "$T/nope.wav"
 expect "empty audio" 1 "zero.wav" -- $B/ds2-transcribe -m $M "$T/zero.wav"
 expect "text as audio" 1 "text.wav" -- $B/ds2-transcribe -m $M "$T/text.wav"
+# A FIFO with no writer must be refused, not block: timeout's 124 would fail the exit check.
+mkfifo "$T/fifo"
+expect "fifo as model" 1 "a FIFO" -- timeout 20 $B/ds2-transcribe -m "$T/fifo" $W
+expect "fifo as audio" 1 "a FIFO" -- timeout 20 $B/ds2-transcribe -m $M "$T/fifo"
+expect "fifo as manifest" 1 "a FIFO" -- timeout 20 $B/ds2-bench -q -m $M -e "$T/fifo" -n 1 -T 1
 expect "bad threads" 2 "threads" -- $B/ds2-transcribe -m $M --threads 0 $W
 expect "bad precision" 2 "precision" -- $B/ds2-transcribe -m $M --precision fp8 $W
 [ -e /dev/nvidia0 ] || expect "gpu without a device" 1 "gpu" -- $B/ds2-transcribe -m $M --device gpu $W

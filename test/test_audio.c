@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sndfile.h>
@@ -371,6 +372,25 @@ START_TEST(status_strings)
 }
 END_TEST
 
+/* A FIFO with no writer would block libsndfile's open forever; alarm() turns a hang into a
+ * failure. */
+START_TEST(fifo_refused_promptly)
+{
+    const char *fifo = tmp_path("speech.wav");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    alarm(10);
+    char msg[256];
+    ds2_audio a;
+    ck_assert_int_eq(ds2_audio_load(fifo, 16000, &a, msg, sizeof msg), DS2_ERR_IO);
+    ck_assert_msg(strstr(msg, fifo) && strstr(msg, "not a regular file") && strstr(msg, "FIFO"),
+                  "%s", msg);
+    ck_assert_int_eq(ds2_audio_load("/dev/zero", 16000, &a, msg, sizeof msg), DS2_ERR_IO);
+    ck_assert_msg(strstr(msg, "character device"), "%s", msg);
+    alarm(0);
+    unlink(fifo);
+}
+END_TEST
+
 static Suite *audio_suite(void)
 {
     Suite *s = suite_create("audio");
@@ -388,6 +408,7 @@ static Suite *audio_suite(void)
     tcase_add_test(tc, empty_file);
     tcase_add_test(tc, text_named_wav);
     tcase_add_test(tc, missing_path);
+    tcase_add_test(tc, fifo_refused_promptly);
     tcase_add_test(tc, truncated_header);
     tcase_add_test(tc, truncated_data);
     tcase_add_test(tc, bad_arguments);

@@ -250,6 +250,64 @@ START_TEST(missing_files)
 }
 END_TEST
 
+/* FIFOs with no writer, named as manifest, transcript (JSON and CSV) or audio (TSV): a plain
+ * open() would block forever; each is refused at once, naming the path. alarm() turns a hang
+ * into a failure. */
+START_TEST(fifos_refused_promptly)
+{
+    write_sample_files();
+    ck_assert_int_eq(mkfifo(in_tmp("fifo.json"), 0600), 0);
+    ck_assert_int_eq(mkfifo(in_tmp("data/txt/fifo.txt"), 0600), 0);
+    ck_assert_int_eq(mkfifo(in_tmp("data/wav/fifo.wav"), 0600), 0);
+    alarm(10);
+    load_fails("fifo.json", DS2_ERR_IO, 1, "a FIFO, not a regular file");
+    write_file("t.json", "{\"root_path\": \"data\", \"samples\": ["
+                         "{\"wav_path\": \"wav/a.wav\", \"transcript_path\": \"txt/fifo.txt\"}]}");
+    load_fails("t.json", DS2_ERR_IO, 3, "samples[0]", "txt/fifo.txt", "a FIFO, not a regular file");
+    write_file("t.csv", "data/wav/a.wav,data/txt/fifo.txt\n");
+    load_fails("t.csv", DS2_ERR_IO, 3, "line 1", "fifo.txt", "a FIFO");
+    write_file("a.tsv", "data/wav/a.wav\tOK\ndata/wav/fifo.wav\tX\n");
+    load_fails("a.tsv", DS2_ERR_IO, 3, "line 2", "fifo.wav", "a FIFO");
+    write_file("d.csv", "data/wav/a.wav,/dev/zero\n");
+    load_fails("d.csv", DS2_ERR_IO, 2, "/dev/zero", "character device");
+    alarm(0);
+}
+END_TEST
+
+/* Sizes are checked before reading: /dev/zero (endless) and sparse files far over the limits
+ * (64 MiB manifest, 1 MiB transcript) are refused without being read. An 8 GiB manifest read
+ * whole would take seconds and gigabytes; alarm() catches that. */
+START_TEST(oversized_inputs_refused_unread)
+{
+    write_sample_files();
+    alarm(10);
+    ds2_manifest m;
+    char err[512];
+    ck_assert_int_eq(ds2_manifest_load("/dev/zero", &m, err, sizeof err), DS2_ERR_IO);
+    ck_assert_msg(strstr(err, "/dev/zero") && strstr(err, "character device"), "%s", err);
+    FILE *f = fopen(in_tmp("huge.tsv"), "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ftruncate(fileno(f), (off_t)8 << 30), 0);
+    fclose(f);
+    load_fails("huge.tsv", DS2_ERR_INVALID_ARGUMENT, 2, "8589934592 bytes", "67108864-byte limit");
+    f = fopen(in_tmp("over.tsv"), "wb"); /* one byte over: the limit is exact */
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ftruncate(fileno(f), ((off_t)64 << 20) + 1), 0);
+    fclose(f);
+    load_fails("over.tsv", DS2_ERR_INVALID_ARGUMENT, 1, "67108864-byte limit");
+    f = fopen(in_tmp("data/txt/big.txt"), "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ftruncate(fileno(f), ((off_t)1 << 20) + 1), 0);
+    fclose(f);
+    write_file("big.csv", "data/wav/a.wav,data/txt/big.txt\n");
+    load_fails("big.csv", DS2_ERR_INVALID_ARGUMENT, 3, "line 1", "big.txt", "1048576-byte limit");
+    /* At the limit a transcript is still read (NULs here: refused for those, not for size). */
+    ck_assert_int_eq(truncate(in_tmp("data/txt/big.txt"), (off_t)1 << 20), 0);
+    load_fails("big.csv", DS2_ERR_INVALID_ARGUMENT, 2, "big.txt", "NUL byte");
+    alarm(0);
+}
+END_TEST
+
 START_TEST(empty_manifest)
 {
     write_file("empty.csv", "");
@@ -399,6 +457,8 @@ static Suite *manifest_suite(void)
     tcase_add_test(tc, missing_keys);
     tcase_add_test(tc, missing_files);
     tcase_add_test(tc, empty_manifest);
+    tcase_add_test(tc, fifos_refused_promptly);
+    tcase_add_test(tc, oversized_inputs_refused_unread);
     tcase_add_test(tc, csv_wrong_columns);
     tcase_add_test(tc, null_arguments);
     suite_add_tcase(s, tc);

@@ -2,8 +2,10 @@
  * and foreign files are refused with a message naming the problem — never a crash (this suite
  * also runs under ASan+UBSan). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -179,6 +181,31 @@ START_TEST(foreign_and_missing_files)
 }
 END_TEST
 
+/* A FIFO with no writer blocks a plain open() forever: the loader must refuse it (and a
+ * device) at once. alarm() turns a hang into a failure instead of a stuck suite. */
+START_TEST(fifo_and_device_refused_promptly)
+{
+    char dir[] = "/tmp/ds2_test_fifo_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/model.gguf", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    alarm(10);
+    char err[512];
+    ds2_model *m = (ds2_model *)1;
+    ds2_status st = ds2_model_load(fifo, NULL, &m, err, sizeof err);
+    unlink(fifo);
+    rmdir(dir);
+    ck_assert_int_eq(st, DS2_ERR_IO);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(err, fifo) && strstr(err, "not a regular file") && strstr(err, "FIFO"),
+                  "%s", err);
+    ck_assert_int_eq(ds2_model_load("/dev/zero", NULL, &m, err, sizeof err), DS2_ERR_IO);
+    ck_assert_msg(strstr(err, "/dev/zero") && strstr(err, "character device"), "%s", err);
+    alarm(0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("model_load");
@@ -190,6 +217,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, wrong_shape_names_the_tensor);
     tcase_add_test(tc, missing_parts_are_named);
     tcase_add_test(tc, foreign_and_missing_files);
+    tcase_add_test(tc, fifo_and_device_refused_promptly);
     suite_add_tcase(s, tc);
     return s;
 }

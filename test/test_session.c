@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "decode/ctc_greedy.h"
 #include "ds2.h"
 #include "gguf_builder.h"
 #include "test_random.h"
@@ -296,6 +297,142 @@ START_TEST(chunked_runs)
 }
 END_TEST
 
+/* Frames [t0, t1) of r are certain blanks (a skipped silent chunk). */
+static void assert_blank_frames(const ds2_result *r, int t0, int t1, int blank)
+{
+    for (int t = t0; t < t1; t++)
+        for (int k = 0; k < r->n_labels; k++)
+            ck_assert_msg(r->probs[(size_t)t * r->n_labels + k] == (k == blank ? 1.0f : 0.0f),
+                          "frame %d label %d: %g", t, k, r->probs[(size_t)t * r->n_labels + k]);
+}
+
+/* Upstream would divide a silent chunk's spectrogram by a zero std; libds2 used to fail the
+ * whole run ("too short or silent to normalise"). Now such a chunk gives blank frames and the
+ * run goes on with the state unchanged — so silence + tone + silence chunked gives, over the
+ * tone's chunks, exactly what those chunks give alone. */
+START_TEST(chunked_silence_is_skipped)
+{
+    ds2_model *m = load_tiny("lstm", 0, 0);
+    ds2_session *s = NULL;
+    ck_assert_int_eq(ds2_session_create(m, NULL, &s, NULL, 0), DS2_OK);
+    ds2_model_info info;
+    ds2_model_get_info(m, &info);
+    const size_t sec = 16000, n = 4 * sec; /* [0, 1) s silent, tone [1.5, 2.5) s, [3, 4) silent */
+    float *x = calloc(n, sizeof *x), *tone = test_tone(sec, 9);
+    memcpy(x + sec + sec / 2, tone, sec * sizeof *x);
+    ds2_utterance u = {x, n};
+    ds2_run_params rp = ds2_run_default_params();
+    rp.want_probs = 1;
+    rp.chunk_seconds = 1;
+    ds2_result r, mid, whole;
+    ck_assert_msg(ds2_run(s, &u, 1, &rp, &r) == DS2_OK, "%s", ds2_session_error(s));
+    const int per = (int)(sec / 160) / 2 + 1; /* output frames of a 1 s chunk */
+    ck_assert_int_eq(r.n_frames, 4 * per);
+    assert_blank_frames(&r, 0, per, info.blank_index);
+    assert_blank_frames(&r, 3 * per, 4 * per, info.blank_index);
+    ds2_utterance u_mid = {x + sec, 2 * sec};
+    ck_assert_int_eq(ds2_run(s, &u_mid, 1, &rp, &mid), DS2_OK);
+    ck_assert_int_eq(mid.n_frames, 2 * per);
+    ck_assert_mem_eq(r.probs + (size_t)per * 29, mid.probs, (size_t)2 * per * 29 * sizeof(float));
+    ck_assert_str_eq(r.text, mid.text);
+    rp.chunk_seconds = 0; /* whole: not silent overall, normalises fine */
+    ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &whole), DS2_OK);
+    ds2_result_free(&r);
+    ds2_result_free(&mid);
+    ds2_result_free(&whole);
+
+    /* Silent throughout: "" when chunked; unchunked it stays an error (nothing to normalise). */
+    memset(x, 0, n * sizeof *x);
+    rp.chunk_seconds = 1;
+    ck_assert_msg(ds2_run(s, &u, 1, &rp, &r) == DS2_OK, "%s", ds2_session_error(s));
+    ck_assert_str_eq(r.text, "");
+    assert_blank_frames(&r, 0, r.n_frames, info.blank_index);
+    ds2_result_free(&r);
+    rp.chunk_seconds = 0;
+    ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &r), DS2_ERR_AUDIO_FORMAT);
+    ck_assert(strstr(ds2_session_error(s), "silent") != NULL);
+
+    /* Too-short tails: 100 zero samples (flat) and a single non-zero sample after 1 s of tone. */
+    memcpy(x, tone, sec * sizeof *x);
+    rp.chunk_seconds = 1;
+    u.n_samples = sec + 100;
+    ck_assert_msg(ds2_run(s, &u, 1, &rp, &r) == DS2_OK, "%s", ds2_session_error(s));
+    ck_assert_int_eq(r.n_frames, per + (100 / 160) / 2 + 1);
+    assert_blank_frames(&r, per, r.n_frames, info.blank_index);
+    ds2_result_free(&r);
+    x[sec] = 0.5f;
+    u.n_samples = sec + 1;
+    ck_assert_msg(ds2_run(s, &u, 1, &rp, &r) == DS2_OK, "%s", ds2_session_error(s));
+    ds2_result_free(&r);
+    free(x);
+    free(tone);
+    ds2_session_free(s);
+    ds2_model_free(m);
+}
+END_TEST
+
+static int spaces_tidy(const char *t)
+{
+    size_t n = strlen(t);
+    return !(n > 0 && (t[0] == ' ' || t[n - 1] == ' ')) && !strstr(t, "  ");
+}
+
+/* Chunked transcripts are one text: no leading, trailing or doubled spaces, and otherwise the
+ * greedy decoding of the returned probabilities. The golden models (random weights, real
+ * labels) do emit such spaces at these chunk sizes — the test checks it saw some. */
+START_TEST(chunked_text_spaces_tidy)
+{
+    const char *models[] = {"test/golden/bigru.gguf", "test/golden/unirnn.gguf"};
+    const double chunks[] = {0.3, 0.5, 0.7, 1.0, 1.3};
+    int untidy_raw = 0;
+    for (int mi = 0; mi < 2; mi++) {
+        char err[512];
+        ds2_model *m = NULL;
+        ck_assert_msg(ds2_model_load(models[mi], NULL, &m, err, sizeof err) == DS2_OK, "%s", err);
+        ds2_model_info info;
+        ds2_model_get_info(m, &info);
+        const char *labels[64];
+        ck_assert_int_le(info.n_labels, 64);
+        for (int i = 0; i < info.n_labels; i++)
+            labels[i] = ds2_model_label(m, i);
+        ds2_audio a;
+        ck_assert_int_eq(
+            ds2_audio_load("test/golden/speech.wav", info.sample_rate, &a, err, sizeof err),
+            DS2_OK);
+        ds2_session *s = NULL;
+        ck_assert_int_eq(ds2_session_create(m, NULL, &s, NULL, 0), DS2_OK);
+        ds2_utterance u = {a.samples, a.n_samples};
+        for (int ci = 0; ci < 5; ci++) {
+            ds2_run_params rp = ds2_run_default_params();
+            rp.want_probs = 1;
+            rp.chunk_seconds = chunks[ci];
+            ds2_result r;
+            ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &r), DS2_OK);
+            ck_assert_msg(spaces_tidy(r.text), "%s chunk %g: '%s'", models[mi], chunks[ci], r.text);
+            char *raw =
+                ds2_ctc_greedy_decode(r.probs, r.n_frames, r.n_labels, info.blank_index, labels);
+            ck_assert_ptr_nonnull(raw);
+            untidy_raw += !spaces_tidy(raw);
+            /* the text is raw with its spaces tidied, nothing else */
+            size_t w = 0;
+            for (size_t i = 0; raw[i]; i++)
+                if (raw[i] != ' ' || (w > 0 && raw[w - 1] != ' '))
+                    raw[w++] = raw[i];
+            while (w > 0 && raw[w - 1] == ' ')
+                w--;
+            raw[w] = '\0';
+            ck_assert_str_eq(r.text, raw);
+            free(raw);
+            ds2_result_free(&r);
+        }
+        ds2_session_free(s);
+        ds2_audio_free(&a);
+        ds2_model_free(m);
+    }
+    ck_assert_msg(untidy_raw > 0, "no raw decoding had stray spaces: the test shows nothing");
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("session");
@@ -308,6 +445,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, threads_bit_identical);
     tcase_add_test(tc, fp32_convs_switch);
     tcase_add_test(tc, chunked_runs);
+    tcase_add_test(tc, chunked_silence_is_skipped);
+    tcase_add_test(tc, chunked_text_spaces_tidy);
     suite_add_tcase(s, tc);
     return s;
 }

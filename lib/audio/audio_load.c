@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sndfile.h>
 
 #include "audio/audio.h"
+#include "base/file.h"
 
 #define MAX_CHANNELS 64
 #define MAX_SECONDS (4 * 3600)
@@ -76,18 +78,23 @@ static ds2_status read_mono(SNDFILE *f, const SF_INFO *info, const char *path, f
     return DS2_OK;
 }
 
-static ds2_status open_checked(const char *path, SNDFILE **out, SF_INFO *info, ds2_err *err)
+/* libsndfile reads from our descriptor (close_desc 0: we close it, after sf_close), so the
+ * file checked to be regular is the file read. The cost: libsndfile sees no file name, so its
+ * last-resort guess from the extension for headerless files (.vox, .gsm, raw .au) does not
+ * apply; such files are refused as unrecognised, as any headerless data is. */
+static ds2_status open_checked(const char *path, SNDFILE **out, int *fd_out, SF_INFO *info,
+                               ds2_err *err)
 {
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return ds2_fail(err, DS2_ERR_IO, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return ds2_fail(err, DS2_ERR_IO, "%s: not a regular file", path);
+    int fd = ds2_open_regular(path, "audio file", &sb, err);
+    if (fd < 0)
+        return DS2_ERR_IO;
 
     memset(info, 0, sizeof *info);
-    SNDFILE *f = sf_open(path, SFM_READ, info);
+    SNDFILE *f = sf_open_fd(fd, SFM_READ, info, 0);
     if (!f) {
         int code = sf_error(NULL);
+        close(fd);
         return ds2_fail(err, code == SF_ERR_SYSTEM ? DS2_ERR_IO : DS2_ERR_AUDIO_FORMAT,
                         "%s: cannot read as audio: %s", path, sf_strerror(NULL));
     }
@@ -105,9 +112,11 @@ static ds2_status open_checked(const char *path, SNDFILE **out, SF_INFO *info, d
                       path, (long long)info->frames, info->samplerate, MAX_SECONDS / 3600);
     if (st != DS2_OK) {
         sf_close(f);
+        close(fd);
         return st;
     }
     *out = f;
+    *fd_out = fd;
     return DS2_OK;
 }
 
@@ -115,7 +124,8 @@ static ds2_status load(const char *path, int target_rate, ds2_audio *audio, ds2_
 {
     SNDFILE *f = NULL;
     SF_INFO info;
-    ds2_status st = open_checked(path, &f, &info, err);
+    int fd = -1;
+    ds2_status st = open_checked(path, &f, &fd, &info, err);
     if (st != DS2_OK)
         return st;
 
@@ -123,6 +133,7 @@ static ds2_status load(const char *path, int target_rate, ds2_audio *audio, ds2_
     size_t n = 0;
     st = read_mono(f, &info, path, &mono, &n, err);
     sf_close(f);
+    close(fd);
     if (st != DS2_OK)
         return st;
 

@@ -113,7 +113,7 @@ static void gather_frames(const ds2_spectrogram *s, const float *x, size_t n_sam
     }
 }
 
-static ds2_status normalize(float *out, int bins, int frames, int ld, ds2_err *err)
+static ds2_status normalize(float *out, int bins, int frames, int ld, int *flat, ds2_err *err)
 {
     size_t count = (size_t)bins * (size_t)frames;
     double sum = 0.0;
@@ -129,11 +129,16 @@ static ds2_status normalize(float *out, int bins, int frames, int ld, ds2_err *e
         }
     }
     double std = sqrt(ss / (double)(count - 1)); /* torch.std: unbiased */
-    if (!(std > 0.0))
+    if (!(std > 0.0)) {
+        if (flat) {
+            *flat = 1;
+            return DS2_OK;
+        }
         return ds2_fail(err, DS2_ERR_AUDIO_FORMAT,
                         "spectrogram: audio too short or silent to normalise (%d frames, all "
                         "values equal)",
                         frames);
+    }
     float fmean = (float)mean, fstd = (float)std;
     for (int k = 0; k < bins; k++) {
         float *row = out + (size_t)k * ld;
@@ -143,9 +148,12 @@ static ds2_status normalize(float *out, int bins, int frames, int ld, ds2_err *e
     return DS2_OK;
 }
 
-ds2_status ds2_spectrogram_compute(const ds2_spectrogram *s, const float *samples, size_t n_samples,
-                                   float *out, int ld, ds2_err *err)
+ds2_status ds2_spectrogram_compute_or_flat(const ds2_spectrogram *s, const float *samples,
+                                           size_t n_samples, float *out, int ld, int *flat,
+                                           ds2_err *err)
 {
+    if (flat)
+        *flat = 0;
     if (!s || !out || (!samples && n_samples > 0))
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "spectrogram: NULL %s",
                         !s     ? "spectrogram"
@@ -187,5 +195,11 @@ ds2_status ds2_spectrogram_compute(const ds2_spectrogram *s, const float *sample
     }
     free(buf);
     free(dft);
-    return s->cfg.normalize ? normalize(out, bins, frames, ld, err) : DS2_OK;
+    return s->cfg.normalize ? normalize(out, bins, frames, ld, flat, err) : DS2_OK;
+}
+
+ds2_status ds2_spectrogram_compute(const ds2_spectrogram *s, const float *samples, size_t n_samples,
+                                   float *out, int ld, ds2_err *err)
+{
+    return ds2_spectrogram_compute_or_flat(s, samples, n_samples, out, ld, NULL, err);
 }

@@ -39,6 +39,12 @@ int ds2_spectrogram_frames(const ds2_spectrogram *s, size_t n_samples);
  * DS2_ERR_AUDIO_FORMAT, where upstream would divide by zero and yield NaN/inf. */
 ds2_status ds2_spectrogram_compute(const ds2_spectrogram *s, const float *samples, size_t n_samples,
                                    float *out, int ld, ds2_err *err);
+/* As ds2_spectrogram_compute, but a spectrogram that cannot be normalised (std 0) is not an
+ * error: *flat is set to 1, DS2_OK returned and out left unnormalised (callers skip the span;
+ * chunked runs use it so one silent chunk does not fail the whole run). *flat is 0 otherwise. */
+ds2_status ds2_spectrogram_compute_or_flat(const ds2_spectrogram *s, const float *samples,
+                                           size_t n_samples, float *out, int ld, int *flat,
+                                           ds2_err *err);
 int ds2_window_from_name(const char *name, ds2_window *w); /* 0 ok, -1 unknown */
 
 /* The periodic window as scipy.signal.get_window(name, n, fftbins=True), into w[0..n). */

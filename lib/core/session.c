@@ -163,10 +163,12 @@ static ds2_status finish_result(ds2_session *s, const float *probs, int frames, 
 }
 
 /* Spectrograms of `batch` sample spans into s->features [batch][F][t_max], then one forward
- * call. Outputs land in s->probs [batch][t_out_max][L]. */
+ * call. Outputs land in s->probs [batch][t_out_max][L]. With flat (batch 1 only), a span whose
+ * spectrogram cannot be normalised sets *flat and returns DS2_OK without running the network;
+ * without it, that is an error. */
 static ds2_status forward_spans(ds2_session *s, const float *const *samples, const size_t *n,
                                 int batch, float *state, int *lengths, int *out_lengths,
-                                int *t_out_max, ds2_err *err)
+                                int *t_out_max, int *flat, ds2_err *err)
 {
     const ds2_model *m = s->model;
     const ds2_net *net = &m->file.net;
@@ -182,10 +184,12 @@ static ds2_status forward_spans(ds2_session *s, const float *const *samples, con
                         t_max);
     memset(s->features, 0, per * (size_t)batch * sizeof(float));
     for (int b = 0; b < batch; b++) {
-        ds2_status st = ds2_spectrogram_compute(m->file.spectrogram, samples[b], n[b],
-                                                s->features + per * (size_t)b, t_max, err);
+        ds2_status st = ds2_spectrogram_compute_or_flat(
+            m->file.spectrogram, samples[b], n[b], s->features + per * (size_t)b, t_max, flat, err);
         if (st != DS2_OK)
             return st;
+        if (flat && *flat)
+            return DS2_OK;
     }
     *t_out_max = ds2_net_output_length(net, t_max);
     size_t nprobs = (size_t)batch * (size_t)*t_out_max * (size_t)m->file.n_labels;
@@ -222,7 +226,7 @@ static ds2_status run_batch(ds2_session *s, const ds2_utterance *u, int batch, i
         n[b] = u[b].n_samples;
     }
     int t_out_max;
-    st = forward_spans(s, samples, n, batch, NULL, lengths, lengths + batch, &t_out_max, err);
+    st = forward_spans(s, samples, n, batch, NULL, lengths, lengths + batch, &t_out_max, NULL, err);
     for (int b = 0; st == DS2_OK && b < batch; b++)
         st = finish_result(s, s->probs + (size_t)b * t_out_max * s->model->file.n_labels,
                            lengths[batch + b], want_probs, &results[b], err);
@@ -252,14 +256,38 @@ static int chunk_span(const ds2_utterance *u, size_t i, size_t n_chunks, double 
     return 1;
 }
 
+/* Output frames of a chunk of len samples (0 when the convolutions leave none). */
+static size_t chunk_frames(const ds2_model *m, size_t len)
+{
+    int t = ds2_net_output_length(&m->file.net, ds2_spectrogram_frames(m->file.spectrogram, len));
+    return t > 0 ? (size_t)t : 0;
+}
+
+/* Chunked text as one transcript: runs of spaces (a chunk can end and the next begin on a
+ * space, with a silent span between) collapse to one, and none leads or trails. */
+static void tidy_spaces(char *text)
+{
+    size_t w = 0;
+    for (size_t r = 0; text[r]; r++)
+        if (text[r] != ' ' || (w > 0 && text[w - 1] != ' '))
+            text[w++] = text[r];
+    while (w > 0 && text[w - 1] == ' ')
+        w--;
+    text[w] = '\0';
+}
+
 /* deepspeech.pytorch's run_transcribe: chunks of chunk_seconds (its get_chunks arithmetic),
  * each normalised on its own, RNN state carried across, outputs concatenated before decoding.
- * Empty trailing chunks (which upstream's arithmetic can produce) are skipped. */
+ * Empty trailing chunks (which upstream's arithmetic can produce) are skipped. A chunk that
+ * cannot be normalised (digital silence, or too short to vary), where upstream would divide by
+ * a zero std and emit NaN, is not run: its output frames are certain blanks (probability 1),
+ * so it adds no text and the state passes through it unchanged. See ds2_run_params. */
 static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chunk_seconds,
                               int want_probs, ds2_result *r, ds2_err *err)
 {
     const ds2_model *m = s->model;
     const int rate = m->file.spect_config.sample_rate;
+    const size_t n_labels = (size_t)m->file.n_labels;
     const size_t total_seconds = (u->n_samples + (size_t)rate - 1) / (size_t)rate;
     const size_t n_chunks = total_seconds ? (size_t)ceil((double)total_seconds / chunk_seconds) : 1;
     const size_t chunk_len = (size_t)(chunk_seconds * rate);
@@ -269,10 +297,8 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chu
     size_t total_frames = 0, start, len;
     for (size_t i = 0; chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
          i++)
-        total_frames += (size_t)ds2_net_output_length(
-            &m->file.net, ds2_spectrogram_frames(m->file.spectrogram, len));
-    float *all =
-        malloc((total_frames ? total_frames : 1) * (size_t)m->file.n_labels * sizeof(float));
+        total_frames += chunk_frames(m, len);
+    float *all = malloc((total_frames ? total_frames : 1) * n_labels * sizeof(float));
     float *state = calloc((size_t)ds2_net_state_floats(&m->file.net), sizeof(float));
     ds2_status st = DS2_OK;
     if (!all || !state) {
@@ -284,17 +310,33 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chu
     for (size_t i = 0;
          st == DS2_OK && chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
          i++) {
+        const size_t frames = chunk_frames(m, len);
+        if (frames == 0)
+            continue;
         const float *p = u->samples + start;
-        int lengths[2], t_out_max;
-        st = forward_spans(s, &p, &len, 1, state, lengths, lengths + 1, &t_out_max, err);
-        if (st == DS2_OK) {
-            memcpy(all + done_frames * m->file.n_labels, s->probs,
-                   (size_t)lengths[1] * m->file.n_labels * sizeof(float));
-            done_frames += (size_t)lengths[1];
+        int lengths[2], t_out_max, flat = 0;
+        st = forward_spans(s, &p, &len, 1, state, lengths, lengths + 1, &t_out_max, &flat, err);
+        if (st != DS2_OK)
+            break;
+        if (!flat && (size_t)lengths[1] != frames) { /* the buffer was sized from frames */
+            st = ds2_fail(err, DS2_ERR_BACKEND, "chunk %zu: %d output frames, expected %zu", i,
+                          lengths[1], frames);
+            break;
         }
+        float *dst = all + done_frames * n_labels;
+        if (flat) {
+            memset(dst, 0, frames * n_labels * sizeof(float));
+            for (size_t t = 0; t < frames; t++)
+                dst[t * n_labels + (size_t)m->file.blank_index] = 1.0f;
+        } else {
+            memcpy(dst, s->probs, frames * n_labels * sizeof(float));
+        }
+        done_frames += frames;
     }
     if (st == DS2_OK)
         st = finish_result(s, all, (int)done_frames, want_probs, r, err);
+    if (st == DS2_OK)
+        tidy_spaces(r->text);
 done:
     free(all);
     free(state);

@@ -40,7 +40,9 @@ static void quantize_static(const float *x, size_t n, uint8_t *q)
     const float inv = 255.0f / HARDTANH_MAX;
     for (size_t i = 0; i < n; i++) {
         float v = x[i] * inv + 0.5f;
-        v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v; /* also maps NaN to 255 / 0 safely */
+        /* NaN (from non-finite weights) fails `v > 0` and becomes 0: a float -> int cast of NaN
+         * is undefined behaviour */
+        v = v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f;
         q[i] = (uint8_t)(int)v;
     }
 }

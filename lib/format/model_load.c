@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "format/model_load.h"
 
 #define MAX_HIDDEN 16384
@@ -343,14 +344,10 @@ static void release_file_pages(const void *owner, const void *data, size_t bytes
 
 ds2_status ds2_model_file_read(const char *path, ds2_model_file *m, ds2_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ds2_fail(err, DS2_ERR_IO, "cannot open model '%s': %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ds2_fail(err, DS2_ERR_IO, "model '%s' is not a regular file", path);
-    }
+    int fd = ds2_open_regular(path, "model", &sb, err);
+    if (fd < 0)
+        return DS2_ERR_IO;
     if (sb.st_size < 24) {
         close(fd);
         return ds2_fail(err, DS2_ERR_MODEL_FORMAT, "model '%s' is too small to be a GGUF file",

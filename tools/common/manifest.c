@@ -6,14 +6,19 @@
 #include "manifest.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#define MANIFEST_MAX_BYTES ((size_t)256 << 20)
+/* Bounds on what is read whole into memory: far above any real evaluation set (a million
+ * 60-byte lines) or transcript, far below what would hurt a process. */
+#define MANIFEST_MAX_BYTES ((size_t)64 << 20)
 #define TRANSCRIPT_MAX_BYTES ((size_t)1 << 20)
 
 typedef struct loader {
@@ -39,46 +44,104 @@ static ds2_status set_error(loader *ld, ds2_status status, const char *fmt, ...)
     return status;
 }
 
-/* Reads a whole file into a NUL-terminated buffer; returns errno-style failure via *err_no. */
-static char *read_file(const char *path, size_t limit, size_t *len, int *err_no, int *too_big)
+/* Opens a file to read without blocking on it: a FIFO named as a manifest, transcript or audio
+ * file would hang a plain open() forever, so the open is O_NONBLOCK and fstat on the open
+ * descriptor decides (no window between check and open). Returns the descriptor in blocking
+ * mode, or -1 with why[] saying what is wrong ("No such file or directory", "a FIFO, not a
+ * regular file"). */
+static int open_regular(const char *path, struct stat *sb, char *why, size_t why_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(why, why_size, "%s", strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, sb) != 0) {
+        snprintf(why, why_size, "%s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        mode_t m = sb->st_mode;
+        snprintf(why, why_size, "%s, not a regular file",
+                 S_ISDIR(m)    ? "a directory"
+                 : S_ISFIFO(m) ? "a FIFO"
+                 : S_ISSOCK(m) ? "a socket"
+                 : S_ISCHR(m)  ? "a character device"
+                 : S_ISBLK(m)  ? "a block device"
+                               : "an unknown file type");
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        snprintf(why, why_size, "fcntl: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads a whole regular file of at most limit bytes into a NUL-terminated buffer. The size is
+ * checked before anything is read, so a huge (or sparse) file costs no memory; a file that
+ * grows past the limit while read is refused too. On failure returns NULL with why[] set and
+ * *too_big telling a size refusal (a bad input) from an I/O one. */
+static char *read_file(const char *path, size_t limit, size_t *len, int *too_big, char *why,
+                       size_t why_size)
 {
     *too_big = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err_no = errno;
+    struct stat sb;
+    int fd = open_regular(path, &sb, why, why_size);
+    if (fd < 0)
+        return NULL;
+    if ((uintmax_t)sb.st_size > limit) {
+        *too_big = 1;
+        snprintf(why, why_size, "%jd bytes, larger than the %zu-byte limit", (intmax_t)sb.st_size,
+                 limit);
+        close(fd);
         return NULL;
     }
-    size_t cap = 4096, n = 0;
+    size_t cap = (size_t)sb.st_size + 2; /* +1 for the NUL, +1 to see growth past st_size */
     char *buf = malloc(cap);
-    while (buf) {
+    if (!buf) {
+        snprintf(why, why_size, "out of memory for %zu bytes", cap);
+        close(fd);
+        return NULL;
+    }
+    size_t n = 0;
+    for (;;) {
         if (n + 1 >= cap) {
-            if (cap > limit) {
+            if (cap - 1 > limit) {
                 *too_big = 1;
+                snprintf(why, why_size, "larger than the %zu-byte limit", limit);
                 break;
             }
-            char *b = realloc(buf, cap * 2);
-            if (!b)
+            size_t grown = cap * 2 > limit + 2 ? limit + 2 : cap * 2;
+            char *b = realloc(buf, grown);
+            if (!b) {
+                snprintf(why, why_size, "out of memory for %zu bytes", grown);
                 break;
+            }
             buf = b;
-            cap *= 2;
+            cap = grown;
         }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
+        ssize_t got = read(fd, buf + n, cap - n - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            snprintf(why, why_size, "%s", strerror(errno));
+            break;
+        }
         if (got == 0) {
-            if (ferror(f)) {
-                *err_no = errno ? errno : EIO;
-                break;
-            }
-            fclose(f);
+            close(fd);
             buf[n] = '\0';
             *len = n;
             return buf;
         }
+        n += (size_t)got;
     }
-    if (!buf || !*too_big)
-        *err_no = *err_no ? *err_no : ENOMEM;
     free(buf);
-    fclose(f);
+    close(fd);
     return NULL;
 }
 
@@ -119,32 +182,25 @@ static void strip_trailing_newlines(char *s)
 /* Checks the audio file exists and is a readable regular file. where: "line 3", "samples[2]" */
 static ds2_status check_audio(loader *ld, const char *where, const char *audio)
 {
-    struct stat st;
-    FILE *f = fopen(audio, "rb");
-    if (!f)
+    struct stat sb;
+    char why[128];
+    int fd = open_regular(audio, &sb, why, sizeof why);
+    if (fd < 0)
         return set_error(ld, DS2_ERR_IO, "%s: %s: audio file '%s': %s", ld->path, where, audio,
-                         strerror(errno));
-    int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
-    fclose(f);
-    if (!regular)
-        return set_error(ld, DS2_ERR_IO, "%s: %s: audio file '%s' is not a regular file", ld->path,
-                         where, audio);
+                         why);
+    close(fd);
     return DS2_OK;
 }
 
 static ds2_status read_transcript(loader *ld, const char *where, const char *txt, char **out)
 {
     size_t len = 0;
-    int err_no = 0, too_big = 0;
-    char *text = read_file(txt, TRANSCRIPT_MAX_BYTES, &len, &err_no, &too_big);
-    if (!text) {
-        if (too_big)
-            return set_error(ld, DS2_ERR_INVALID_ARGUMENT,
-                             "%s: %s: transcript file '%s' is larger than %zu bytes", ld->path,
-                             where, txt, TRANSCRIPT_MAX_BYTES);
-        return set_error(ld, DS2_ERR_IO, "%s: %s: transcript file '%s': %s", ld->path, where, txt,
-                         strerror(err_no));
-    }
+    int too_big = 0;
+    char why[128];
+    char *text = read_file(txt, TRANSCRIPT_MAX_BYTES, &len, &too_big, why, sizeof why);
+    if (!text)
+        return set_error(ld, too_big ? DS2_ERR_INVALID_ARGUMENT : DS2_ERR_IO,
+                         "%s: %s: transcript file '%s': %s", ld->path, where, txt, why);
     if (strlen(text) != len) {
         free(text);
         return set_error(ld, DS2_ERR_INVALID_ARGUMENT,
@@ -429,14 +485,11 @@ ds2_status ds2_manifest_load(const char *path, ds2_manifest *manifest, char *err
         return set_error(&ld, DS2_ERR_INVALID_ARGUMENT, "ds2_manifest_load: no manifest path");
 
     size_t len = 0;
-    int err_no = 0, too_big = 0;
-    char *text = read_file(path, MANIFEST_MAX_BYTES, &len, &err_no, &too_big);
-    if (!text) {
-        if (too_big)
-            return set_error(&ld, DS2_ERR_INVALID_ARGUMENT, "%s: larger than %zu bytes", path,
-                             MANIFEST_MAX_BYTES);
-        return set_error(&ld, DS2_ERR_IO, "%s: %s", path, strerror(err_no));
-    }
+    int too_big = 0;
+    char why[128];
+    char *text = read_file(path, MANIFEST_MAX_BYTES, &len, &too_big, why, sizeof why);
+    if (!text)
+        return set_error(&ld, too_big ? DS2_ERR_INVALID_ARGUMENT : DS2_ERR_IO, "%s: %s", path, why);
     const char *slash = strrchr(path, '/');
     ld.dir = slash ? dup_range(path, slash == path ? 1 : (size_t)(slash - path)) : dup_range("", 0);
     if (!ld.dir) {

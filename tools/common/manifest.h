@@ -22,7 +22,9 @@ typedef struct ds2_manifest {
  *        deepspeech.pytorch does when only that reading names a directory;
  *   CSV:  "wav_path,txt_path" per line;  TSV: "audio_path<TAB>transcript text" per line;
  *        relative paths are relative to the manifest's directory.
- * Transcript files are read with trailing newlines stripped. Every audio file must exist.
+ * Transcript files (at most 1 MiB; the manifest at most 64 MiB) are read with trailing newlines
+ * stripped. Every audio file must exist. Only regular files are opened (a FIFO, device or
+ * directory is refused without blocking).
  * On failure the manifest is empty and error names the file and line or sample index. */
 ds2_status ds2_manifest_load(const char *path, ds2_manifest *manifest, char *error,
                              size_t error_size);
