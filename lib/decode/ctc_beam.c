@@ -1,0 +1,454 @@
+/* Prefix beam search. Prefixes are nodes of a trie (parent, label), so a beam entry is one node
+ * index and extending it costs one hash lookup; each node carries the LM state of its prefix
+ * (the words' context and accumulated alpha/beta score), computed once when it is created. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/ctc_beam.h"
+
+#define MAX_WORD_BYTES 1024
+
+typedef struct node {
+    int parent, label;
+    int first, last;    /* frames of the label's first and last emission on this prefix */
+    int alive;          /* last frame this node was in the beam */
+    double alive_total; /* its ln P_ctc then */
+    int next_gen, next_slot;
+    double lm_score; /* alpha * ln P_lm + beta * words of the completed words */
+    int32_t ctx[DS2_LM_MAX_ORDER - 1];
+    int n_ctx;
+} node;
+
+typedef struct entry {
+    int node;
+    double pb, pnb; /* ln P of the prefix ending in blank / in its last label */
+} entry;
+
+typedef struct search {
+    const float *probs;
+    int T, L, blank, space;
+    const char *const *labels;
+    const ds2_beam_params *p;
+    node *nodes;
+    int n_nodes, cap_nodes;
+    int64_t *child_keys; /* parent * L + label, -1 empty */
+    int *child_vals;
+    size_t child_cap;
+    entry *next;
+    int n_next, cap_next;
+} search;
+
+static double lse(double a, double b)
+{
+    if (a == -INFINITY)
+        return b;
+    if (b == -INFINITY)
+        return a;
+    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
+}
+
+const char *ds2_beam_params_check(const ds2_beam_params *p)
+{
+    if (p->beam_width < 1 || p->beam_width > 100000)
+        return "beam_width must be 1..100000";
+    if (!(p->cutoff_prob > 0 && p->cutoff_prob <= 1))
+        return "cutoff_prob must be in (0, 1]";
+    if (p->cutoff_top_n < 1)
+        return "cutoff_top_n must be >= 1";
+    if (!isfinite(p->alpha) || !isfinite(p->beta))
+        return "alpha and beta must be finite numbers";
+    return "";
+}
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static int child_rehash(search *s)
+{
+    size_t cap = s->child_cap ? s->child_cap * 2 : 1024;
+    int64_t *keys = malloc(cap * sizeof *keys);
+    int *vals = malloc(cap * sizeof *vals);
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return -1;
+    }
+    for (size_t i = 0; i < cap; i++)
+        keys[i] = -1;
+    for (size_t i = 0; i < s->child_cap; i++) {
+        if (s->child_keys[i] < 0)
+            continue;
+        size_t j = mix64((uint64_t)s->child_keys[i]) & (cap - 1);
+        while (keys[j] >= 0)
+            j = (j + 1) & (cap - 1);
+        keys[j] = s->child_keys[i];
+        vals[j] = s->child_vals[i];
+    }
+    free(s->child_keys);
+    free(s->child_vals);
+    s->child_keys = keys;
+    s->child_vals = vals;
+    s->child_cap = cap;
+    return 0;
+}
+
+/* The LM state of parent + label: a separator completes the word since the previous one. */
+static void node_lm(search *s, node *n, const node *parent)
+{
+    n->lm_score = parent->lm_score;
+    n->n_ctx = parent->n_ctx;
+    memcpy(n->ctx, parent->ctx, sizeof n->ctx);
+    const struct ds2_lm *lm = s->p->lm;
+    if (!lm || n->label != s->space)
+        return;
+    int chain[MAX_WORD_BYTES], len = 0;
+    for (int i = n->parent; i > 0 && s->nodes[i].label != s->space; i = s->nodes[i].parent) {
+        if (len == MAX_WORD_BYTES)
+            break;
+        chain[len++] = s->nodes[i].label;
+    }
+    if (len == 0)
+        return; /* two separators in a row: no word between them */
+    char word[MAX_WORD_BYTES + 1];
+    size_t bytes = 0;
+    int fits = len < MAX_WORD_BYTES;
+    for (int i = len - 1; fits && i >= 0; i--) {
+        size_t add = strlen(s->labels[chain[i]]);
+        if (bytes + add > MAX_WORD_BYTES)
+            fits = 0;
+        else {
+            memcpy(word + bytes, s->labels[chain[i]], add);
+            bytes += add;
+        }
+    }
+    int32_t id = fits ? ds2_lm_word_id(lm, word, bytes) : lm->unk_id;
+    n->lm_score += s->p->alpha * M_LN10 * ds2_lm_log10p(lm, n->ctx, n->n_ctx, id) + s->p->beta;
+    int keep = lm->order - 1;
+    if (n->n_ctx < keep)
+        n->ctx[n->n_ctx++] = id;
+    else if (keep > 0) {
+        memmove(n->ctx, n->ctx + 1, (size_t)(keep - 1) * sizeof *n->ctx);
+        n->ctx[keep - 1] = id;
+    }
+}
+
+static int new_node(search *s, int parent, int label, int t)
+{
+    if (s->n_nodes == s->cap_nodes) {
+        int cap = s->cap_nodes ? s->cap_nodes * 2 : 1024;
+        node *p = realloc(s->nodes, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->nodes = p;
+        s->cap_nodes = cap;
+    }
+    int i = s->n_nodes++;
+    node *n = &s->nodes[i];
+    memset(n, 0, sizeof *n);
+    n->parent = parent;
+    n->label = label;
+    n->first = n->last = t;
+    n->alive = -2;
+    n->alive_total = -INFINITY;
+    n->next_gen = -1;
+    if (parent >= 0)
+        node_lm(s, n, &s->nodes[parent]);
+    else
+        n->n_ctx = 0;
+    return i;
+}
+
+/* The node of parent + label at frame t, created if new, reached by a fresh emission of ln
+ * probability v. Its frames restart when the emission is the likelier story: the node was not in
+ * the previous beam, or v beats all the probability it had there (which bounds every path that
+ * emitted the label earlier), so a label kept in the beam on a faint early emission still starts
+ * where it sounds. -1 when out of memory. */
+static int child(search *s, int parent, int label, int t, double v)
+{
+    if ((size_t)s->n_nodes * 2 >= s->child_cap && child_rehash(s))
+        return -1;
+    int64_t key = (int64_t)parent * s->L + label;
+    size_t j = mix64((uint64_t)key) & (s->child_cap - 1);
+    while (s->child_keys[j] >= 0 && s->child_keys[j] != key)
+        j = (j + 1) & (s->child_cap - 1);
+    if (s->child_keys[j] == key) {
+        node *n = &s->nodes[s->child_vals[j]];
+        if (n->alive != t - 1 || v > n->alive_total)
+            n->first = n->last = t;
+        return s->child_vals[j];
+    }
+    int i = new_node(s, parent, label, t);
+    if (i < 0)
+        return -1;
+    s->child_keys[j] = key;
+    s->child_vals[j] = i;
+    return i;
+}
+
+/* Adds probability v (ln) to node i's blank or non-blank mass in the next beam. */
+static int add(search *s, int i, int blank, double v, int t)
+{
+    if (v == -INFINITY)
+        return 0;
+    node *n = &s->nodes[i];
+    if (n->next_gen != t) {
+        if (s->n_next == s->cap_next) {
+            int cap = s->cap_next ? s->cap_next * 2 : 256;
+            entry *p = realloc(s->next, (size_t)cap * sizeof *p);
+            if (!p)
+                return -1;
+            s->next = p;
+            s->cap_next = cap;
+        }
+        n->next_gen = t;
+        n->next_slot = s->n_next;
+        s->next[s->n_next++] = (entry){i, -INFINITY, -INFINITY};
+    }
+    entry *e = &s->next[n->next_slot];
+    if (blank)
+        e->pb = lse(e->pb, v);
+    else
+        e->pnb = lse(e->pnb, v);
+    return 0;
+}
+
+typedef struct ranked {
+    double score;
+    int index;
+} ranked;
+
+/* Best first; equal scores keep their insertion order (as Python's stable sort). */
+static int by_score(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+typedef struct label_prob {
+    float p;
+    int label;
+} label_prob;
+
+static int by_prob(const void *a, const void *b)
+{
+    const label_prob *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p > y->p ? -1 : 1;
+    return (x->label > y->label) - (x->label < y->label);
+}
+
+/* ctcdecode's get_pruned_log_probs: labels by probability, kept while the cumulative
+ * probability is below cutoff_prob (the one reaching it included), at most cutoff_top_n. */
+static int prune(const float *row, int L, const ds2_beam_params *p, label_prob *out)
+{
+    for (int l = 0; l < L; l++)
+        out[l] = (label_prob){row[l], l};
+    if (p->cutoff_prob >= 1.0 && p->cutoff_top_n >= L)
+        return L;
+    qsort(out, (size_t)L, sizeof *out, by_prob);
+    int n = L;
+    if (p->cutoff_prob < 1.0) {
+        double cum = 0;
+        n = 0;
+        while (n < L) {
+            cum += out[n++].p;
+            if (cum >= p->cutoff_prob)
+                break;
+        }
+    }
+    return n < p->cutoff_top_n ? n : p->cutoff_top_n;
+}
+
+/* The LM's last word and </s> for a finished prefix. */
+static double end_score(const search *s, int i)
+{
+    const struct ds2_lm *lm = s->p->lm;
+    if (!lm)
+        return 0;
+    search *ms = (search *)s; /* node_lm only reads the nodes and writes the scratch node */
+    node tmp, last = s->nodes[i];
+    if (i > 0 && last.label != s->space) {
+        /* as if a separator followed */
+        tmp.parent = i;
+        tmp.label = s->space;
+        node_lm(ms, &tmp, &s->nodes[i]);
+        last = tmp;
+    }
+    return last.lm_score +
+           s->p->alpha * M_LN10 * ds2_lm_log10p(lm, last.ctx, last.n_ctx, lm->eos_id);
+}
+
+static ds2_status emit(search *s, entry *beam, int n_beam, ds2_beam_out *out, ds2_err *err)
+{
+    ranked *r = malloc((size_t)(n_beam ? n_beam : 1) * sizeof *r);
+    out->paths = calloc((size_t)(n_beam ? n_beam : 1), sizeof *out->paths);
+    if (!r || !out->paths) {
+        free(r);
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for beams");
+    }
+    for (int b = 0; b < n_beam; b++)
+        r[b] = (ranked){lse(beam[b].pb, beam[b].pnb) + end_score(s, beam[b].node), b};
+    qsort(r, (size_t)n_beam, sizeof *r, by_score);
+    for (int b = 0; b < n_beam; b++) {
+        ds2_beam_path *path = &out->paths[b];
+        const entry *e = &beam[r[b].index];
+        int len = 0;
+        for (int i = e->node; i > 0; i = s->nodes[i].parent)
+            len++;
+        path->labels = malloc((size_t)(len ? len : 1) * 3 * sizeof(int));
+        if (!path->labels) {
+            free(r);
+            return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for beams");
+        }
+        out->n = b + 1;
+        path->first = path->labels + len;
+        path->last = path->first + len;
+        path->len = len;
+        path->score = r[b].score;
+        path->ctc = lse(e->pnb, e->pb);
+        int k = len;
+        for (int i = e->node; i > 0; i = s->nodes[i].parent) {
+            k--;
+            path->labels[k] = s->nodes[i].label;
+            path->first[k] = s->nodes[i].first;
+            path->last[k] = s->nodes[i].last;
+        }
+        /* a parent's last frame may have moved on after this prefix left it (the parent lived
+         * on in the beam): on this path it ends before its successor starts */
+        for (k = 0; k + 1 < len; k++)
+            if (path->last[k] >= path->first[k + 1])
+                path->last[k] = path->first[k + 1] - 1 > path->first[k] ? path->first[k + 1] - 1
+                                                                        : path->first[k];
+    }
+    free(r);
+    return DS2_OK;
+}
+
+ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
+                               const char *const *labels, const ds2_beam_params *p,
+                               ds2_beam_out *out, ds2_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (T < 0 || L < 1 || blank < 0 || blank >= L || !labels || (!probs && T > 0) || !p)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: bad arguments");
+    const char *why = ds2_beam_params_check(p);
+    if (*why)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: %s", why);
+    search s = {
+        .probs = probs, .T = T, .L = L, .blank = blank, .space = -1, .labels = labels, .p = p};
+    for (int l = 0; l < L; l++) {
+        if (!labels[l])
+            return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: label %d is NULL", l);
+        if (s.space < 0 && l != blank && !strcmp(labels[l], " "))
+            s.space = l;
+    }
+    int B = p->beam_width;
+    entry *beam = malloc((size_t)B * sizeof *beam);
+    label_prob *lp = malloc((size_t)L * sizeof *lp);
+    double *lnp = malloc((size_t)L * sizeof *lnp);
+    ranked *rank = NULL;
+    int cap_rank = 0, n_beam = 1;
+    ds2_status st = DS2_OK;
+    if (!beam || !lp || !lnp || child_rehash(&s) || new_node(&s, -1, -1, -1) < 0) {
+        st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the beam search");
+        goto done;
+    }
+    beam[0] = (entry){0, 0.0, -INFINITY};
+    s.nodes[0].alive = -1;
+    for (int t = 0; t < T && st == DS2_OK; t++) {
+        const float *row = probs + (size_t)t * L;
+        int n = prune(row, L, p, lp);
+        double blank_lp = -INFINITY;
+        for (int l = 0; l < L; l++)
+            lnp[l] = NAN; /* not among the pruned */
+        for (int j = 0; j < n; j++) {
+            lnp[lp[j].label] = log((double)lp[j].p);
+            if (lp[j].label == blank)
+                blank_lp = lnp[blank];
+        }
+        s.n_next = 0;
+        int oom = 0;
+        for (int b = 0; b < n_beam && !oom; b++) {
+            entry e = beam[b];
+            double total = lse(e.pb, e.pnb);
+            int own = e.node > 0 ? s.nodes[e.node].label : -1;
+            for (int j = 0; j < n && !oom; j++) {
+                int c = lp[j].label;
+                double v = lnp[c];
+                if (c == blank) {
+                    oom |= add(&s, e.node, 1, total + v, t);
+                } else if (c == own) {
+                    oom |= add(&s, e.node, 0, e.pnb + v, t);
+                    if (e.pb != -INFINITY && v != -INFINITY) {
+                        int ch = child(&s, e.node, c, t, e.pb + v);
+                        oom |= ch < 0 || add(&s, ch, 0, e.pb + v, t);
+                    }
+                } else if (total + v != -INFINITY) {
+                    int ch = child(&s, e.node, c, t, total + v);
+                    oom |= ch < 0 || add(&s, ch, 0, total + v, t);
+                }
+            }
+            /* the label still sounding extends its last frame: its repeat is likelier than a blank
+             * and than a fresh emission of the same label after a blank */
+            if (own >= 0 && lnp[own] == lnp[own] && e.pnb > e.pb &&
+                e.pnb + lnp[own] > total + blank_lp)
+                s.nodes[e.node].last = t;
+        }
+        if (oom) {
+            st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory in the beam search");
+            break;
+        }
+        if (s.n_next > cap_rank) {
+            free(rank);
+            cap_rank = s.n_next;
+            rank = malloc((size_t)cap_rank * sizeof *rank);
+            if (!rank) {
+                st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory in the beam search");
+                break;
+            }
+        }
+        for (int i = 0; i < s.n_next; i++) {
+            const entry *e = &s.next[i];
+            rank[i] = (ranked){lse(e->pb, e->pnb) + s.nodes[e->node].lm_score, i};
+        }
+        qsort(rank, (size_t)s.n_next, sizeof *rank, by_score);
+        n_beam = s.n_next < B ? s.n_next : B;
+        for (int b = 0; b < n_beam; b++) {
+            beam[b] = s.next[rank[b].index];
+            s.nodes[beam[b].node].alive = t;
+            s.nodes[beam[b].node].alive_total = lse(beam[b].pb, beam[b].pnb);
+        }
+    }
+    if (st == DS2_OK)
+        st = emit(&s, beam, n_beam, out, err);
+    if (st != DS2_OK)
+        ds2_beam_out_free(out);
+done:
+    free(beam);
+    free(lp);
+    free(lnp);
+    free(rank);
+    free(s.nodes);
+    free(s.child_keys);
+    free(s.child_vals);
+    free(s.next);
+    return st;
+}
+
+void ds2_beam_out_free(ds2_beam_out *out)
+{
+    if (!out)
+        return;
+    for (int i = 0; i < out->n; i++)
+        free(out->paths[i].labels);
+    free(out->paths);
+    memset(out, 0, sizeof *out);
+}
