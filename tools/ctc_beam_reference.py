@@ -23,7 +23,8 @@ Algorithm (ctcdecode's, without its dictionary trie):
 Word timestamps: a label's first frame is when its prefix was created, or re-emitted when not
 in the previous beam or by an emission likelier than all the prefix had there; its last frame is
 the last one at which the prefix was in the beam and a repeat of the label was likelier than a
-blank and than a fresh emission after a blank; on the final path a label ends before its successor starts.
+blank and than a fresh emission after a blank; on the final path a label starts before its
+successor starts and ends before it starts (a node is shared by all stories of its prefix).
 """
 import argparse
 import math
@@ -202,8 +203,12 @@ def beam_search(probs, labels, blank, beam_width, cutoff_prob, cutoff_top_n, lm,
         lab = [nodes[i].label for i in path]
         first = [nodes[i].first for i in path]
         last = [nodes[i].last for i in path]
-        for k in range(len(path) - 1):
-            if last[k] >= first[k + 1]:
+        for k in range(len(path) - 2, -1, -1):
+            if first[k] >= first[k + 1]:
+                first[k] = max(first[k + 1] - 1, 0)
+        for k in range(len(path)):
+            last[k] = max(last[k], first[k])
+            if k + 1 < len(path) and last[k] >= first[k + 1]:
                 last[k] = max(first[k + 1] - 1, first[k])
         out.append((score, ctc, lab, first, last))
     return out

@@ -321,12 +321,19 @@ static ds2_status emit(search *s, entry *beam, int n_beam, ds2_beam_out *out, ds
             path->first[k] = s->nodes[i].first;
             path->last[k] = s->nodes[i].last;
         }
-        /* a parent's last frame may have moved on after this prefix left it (the parent lived
-         * on in the beam): on this path it ends before its successor starts */
-        for (k = 0; k + 1 < len; k++)
-            if (path->last[k] >= path->first[k + 1])
+        /* A node is shared by every story of its prefix: after a child left it, a parent kept in
+         * the beam may restart its first frame or extend its last one. On this path each label
+         * starts before its successor and ends before the successor starts. */
+        for (k = len - 2; k >= 0; k--)
+            if (path->first[k] >= path->first[k + 1])
+                path->first[k] = path->first[k + 1] > 0 ? path->first[k + 1] - 1 : 0;
+        for (k = 0; k < len; k++) {
+            if (path->last[k] < path->first[k])
+                path->last[k] = path->first[k];
+            if (k + 1 < len && path->last[k] >= path->first[k + 1])
                 path->last[k] = path->first[k + 1] - 1 > path->first[k] ? path->first[k + 1] - 1
                                                                         : path->first[k];
+        }
     }
     free(r);
     return DS2_OK;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "format/arpa.h"
 
@@ -235,8 +236,10 @@ ds2_status ds2_arpa_parse(const char *text, size_t len, const char *name, struct
     }
     if (st == DS2_OK && !line_is(&c, "\\end\\"))
         st = bad(&c, err, "expected \\end\\ after the last section");
-    if (st == DS2_OK)
-        st = ds2_lm_finish(lm, err);
+    if (st == DS2_OK && ds2_lm_finish(lm, err) != DS2_OK) {
+        ds2_err inner = *err;
+        st = ds2_fail(err, DS2_ERR_MODEL_FORMAT, "%s: %s", name, inner.msg);
+    }
     if (st != DS2_OK) {
         ds2_lm_destroy(lm);
         return st;
@@ -252,8 +255,9 @@ ds2_status ds2_arpa_read(const char *path, struct ds2_lm **out, ds2_err *err)
     if (!f)
         return ds2_fail(err, DS2_ERR_IO, "cannot open LM %s: %s", path, strerror(errno));
     char *buf = NULL;
+    struct stat sb;
     long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && fseek(f, 0, SEEK_END) == 0)
         size = ftell(f);
     ds2_status st = DS2_OK;
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
