@@ -1,6 +1,6 @@
-/* Prefix beam search. Prefixes are nodes of a trie (parent, label), so a beam entry is one node
- * index and extending it costs one hash lookup; each node carries the LM state of its prefix
- * (the words' context and accumulated alpha/beta score), computed once when it is created. */
+/* Prefix beam search. Prefixes are nodes of a trie (parent, label), made only for the beam's
+ * survivors (each node lists its children, so finding a known prefix costs no hashing); each
+ * carries the LM state of its prefix (the words' context and accumulated alpha/beta score). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 
 typedef struct node {
     int parent, label;
+    int first_child, next_sibling; /* the nodes made below this one, as a list */
     int first, last;    /* frames of the label's first and last emission on this prefix */
     int alive;          /* last frame this node was in the beam */
     double alive_total; /* its ln P_ctc then */
@@ -20,9 +21,14 @@ typedef struct node {
     int n_ctx;
 } node;
 
+/* A prefix in the beam or a candidate for it. A candidate prefix never in the beam before has no
+ * node yet (node -1): nodes are made only for the beam's survivors, so a frame costs B x labels
+ * cheap entries, not as many trie nodes. */
 typedef struct entry {
-    int node;
-    double pb, pnb; /* ln P of the prefix ending in blank / in its last label */
+    int node;          /* -1: parent + label, to be created if it survives */
+    int parent, label; /* when node is -1 */
+    double pb, pnb;    /* ln P of the prefix ending in blank / in its last label */
+    double lm_score;
 } entry;
 
 typedef struct search {
@@ -32,9 +38,7 @@ typedef struct search {
     const ds2_beam_params *p;
     node *nodes;
     int n_nodes, cap_nodes;
-    int64_t *child_keys; /* parent * L + label, -1 empty */
-    int *child_vals;
-    size_t child_cap;
+    int *kid; /* [L]: the children of the beam entry being extended, by label, -1 none */
     entry *next;
     int n_next, cap_next;
 } search;
@@ -59,43 +63,6 @@ const char *ds2_beam_params_check(const ds2_beam_params *p)
     if (!isfinite(p->alpha) || !isfinite(p->beta))
         return "alpha and beta must be finite numbers";
     return "";
-}
-
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static int child_rehash(search *s)
-{
-    size_t cap = s->child_cap ? s->child_cap * 2 : 1024;
-    int64_t *keys = malloc(cap * sizeof *keys);
-    int *vals = malloc(cap * sizeof *vals);
-    if (!keys || !vals) {
-        free(keys);
-        free(vals);
-        return -1;
-    }
-    for (size_t i = 0; i < cap; i++)
-        keys[i] = -1;
-    for (size_t i = 0; i < s->child_cap; i++) {
-        if (s->child_keys[i] < 0)
-            continue;
-        size_t j = mix64((uint64_t)s->child_keys[i]) & (cap - 1);
-        while (keys[j] >= 0)
-            j = (j + 1) & (cap - 1);
-        keys[j] = s->child_keys[i];
-        vals[j] = s->child_vals[i];
-    }
-    free(s->child_keys);
-    free(s->child_vals);
-    s->child_keys = keys;
-    s->child_vals = vals;
-    s->child_cap = cap;
-    return 0;
 }
 
 /* The LM state of parent + label: a separator completes the word since the previous one. */
@@ -156,6 +123,12 @@ static int new_node(search *s, int parent, int label, int t)
     n->first = n->last = t;
     n->alive = -2;
     n->alive_total = -INFINITY;
+    n->first_child = -1;
+    n->next_sibling = -1;
+    if (parent >= 0) {
+        n->next_sibling = s->nodes[parent].first_child;
+        s->nodes[parent].first_child = i;
+    }
     n->next_gen = -1;
     if (parent >= 0)
         node_lm(s, n, &s->nodes[parent]);
@@ -164,31 +137,17 @@ static int new_node(search *s, int parent, int label, int t)
     return i;
 }
 
-/* The node of parent + label at frame t, created if new, reached by a fresh emission of ln
- * probability v. Its frames restart when the emission is the likelier story: the node was not in
- * the previous beam, or v beats all the probability it had there (which bounds every path that
- * emitted the label earlier), so a label kept in the beam on a faint early emission still starts
- * where it sounds. -1 when out of memory. */
-static int child(search *s, int parent, int label, int t, double v)
+static entry *next_slot(search *s)
 {
-    if ((size_t)s->n_nodes * 2 >= s->child_cap && child_rehash(s))
-        return -1;
-    int64_t key = (int64_t)parent * s->L + label;
-    size_t j = mix64((uint64_t)key) & (s->child_cap - 1);
-    while (s->child_keys[j] >= 0 && s->child_keys[j] != key)
-        j = (j + 1) & (s->child_cap - 1);
-    if (s->child_keys[j] == key) {
-        node *n = &s->nodes[s->child_vals[j]];
-        if (n->alive != t - 1 || v > n->alive_total)
-            n->first = n->last = t;
-        return s->child_vals[j];
+    if (s->n_next == s->cap_next) {
+        int cap = s->cap_next ? s->cap_next * 2 : 256;
+        entry *p = realloc(s->next, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        s->next = p;
+        s->cap_next = cap;
     }
-    int i = new_node(s, parent, label, t);
-    if (i < 0)
-        return -1;
-    s->child_keys[j] = key;
-    s->child_vals[j] = i;
-    return i;
+    return &s->next[s->n_next++];
 }
 
 /* Adds probability v (ln) to node i's blank or non-blank mass in the next beam. */
@@ -198,23 +157,59 @@ static int add(search *s, int i, int blank, double v, int t)
         return 0;
     node *n = &s->nodes[i];
     if (n->next_gen != t) {
-        if (s->n_next == s->cap_next) {
-            int cap = s->cap_next ? s->cap_next * 2 : 256;
-            entry *p = realloc(s->next, (size_t)cap * sizeof *p);
-            if (!p)
-                return -1;
-            s->next = p;
-            s->cap_next = cap;
-        }
+        entry *e = next_slot(s);
+        if (!e)
+            return -1;
+        *e = (entry){i, n->parent, n->label, -INFINITY, -INFINITY, n->lm_score};
         n->next_gen = t;
-        n->next_slot = s->n_next;
-        s->next[s->n_next++] = (entry){i, -INFINITY, -INFINITY};
+        n->next_slot = (int)(e - s->next);
     }
     entry *e = &s->next[n->next_slot];
     if (blank)
         e->pb = lse(e->pb, v);
     else
         e->pnb = lse(e->pnb, v);
+    return 0;
+}
+
+/* Node `parent` emits `label` afresh at frame t with ln probability v. When parent + label is in
+ * the beam, the mass joins it, and its frames restart if this emission is the likelier story
+ * (v beats all the probability it had, which bounds every path that emitted the label earlier),
+ * so a label kept in the beam on a faint early emission still starts where it sounds. Otherwise
+ * it is a new candidate, scored with the LM if the label completes a word. */
+static int extend(search *s, int parent, int label, double v, int t)
+{
+    if (v == -INFINITY)
+        return 0;
+    int i = s->kid[label];
+    if (i >= 0 && s->nodes[i].alive == t - 1) {
+        node *n = &s->nodes[i];
+        if (v > n->alive_total)
+            n->first = n->last = t;
+        return add(s, i, 0, v, t);
+    }
+    double lm_score = s->nodes[parent].lm_score;
+    if (s->p->lm && label == s->space) {
+        if (i >= 0) {
+            lm_score = s->nodes[i].lm_score; /* known prefix: its LM state is made */
+        } else {
+            node tmp;
+            tmp.parent = parent;
+            tmp.label = label;
+            node_lm(s, &tmp, &s->nodes[parent]);
+            lm_score = tmp.lm_score;
+        }
+    }
+    entry *e = next_slot(s);
+    if (!e)
+        return -1;
+    /* a known prefix back in the running (i >= 0) keeps its node: prefixes stay unique */
+    *e = (entry){i, parent, label, -INFINITY, v, lm_score};
+    if (i >= 0) {
+        s->nodes[i].next_gen = t;
+        s->nodes[i].next_slot = (int)(e - s->next);
+        s->nodes[i].first = s->nodes[i].last = t; /* a fresh emission */
+    }
     return 0;
 }
 
@@ -230,6 +225,50 @@ static int by_score(const void *a, const void *b)
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
     return (x->index > y->index) - (x->index < y->index);
+}
+
+/* a ranks before b (the order by_score sorts in) */
+static int better(const ranked *a, const ranked *b)
+{
+    return a->score > b->score || (a->score == b->score && a->index < b->index);
+}
+
+/* Keeps the k best of r[0..n) in r[0..k), best first: a heap of the k best so far with the worst
+ * on top, O(n log k), where sorting all B x labels candidates per frame cost most of the
+ * search. Returns min(n, k). */
+static int top_k(ranked *r, int n, int k)
+{
+    if (n <= k) {
+        qsort(r, (size_t)n, sizeof *r, by_score);
+        return n;
+    }
+    /* heap r[0..k) with the worst at the root */
+    for (int i = 1; i < k; i++)
+        for (int c = i; c > 0 && better(&r[(c - 1) / 2], &r[c]); c = (c - 1) / 2) {
+            ranked tmp = r[c];
+            r[c] = r[(c - 1) / 2];
+            r[(c - 1) / 2] = tmp;
+        }
+    for (int i = k; i < n; i++) {
+        if (!better(&r[i], &r[0]))
+            continue;
+        r[0] = r[i];
+        for (int c = 0;;) {
+            int w = c, l = 2 * c + 1, rr = l + 1;
+            if (l < k && better(&r[w], &r[l]))
+                w = l;
+            if (rr < k && better(&r[w], &r[rr]))
+                w = rr;
+            if (w == c)
+                break;
+            ranked tmp = r[c];
+            r[c] = r[w];
+            r[w] = tmp;
+            c = w;
+        }
+    }
+    qsort(r, (size_t)k, sizeof *r, by_score);
+    return k;
 }
 
 typedef struct label_prob {
@@ -364,11 +403,12 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
     ranked *rank = NULL;
     int cap_rank = 0, n_beam = 1;
     ds2_status st = DS2_OK;
-    if (!beam || !lp || !lnp || child_rehash(&s) || new_node(&s, -1, -1, -1) < 0) {
+    s.kid = malloc((size_t)L * sizeof *s.kid);
+    if (!beam || !lp || !lnp || !s.kid || new_node(&s, -1, -1, -1) < 0) {
         st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the beam search");
         goto done;
     }
-    beam[0] = (entry){0, 0.0, -INFINITY};
+    beam[0] = (entry){0, -1, -1, 0.0, -INFINITY, 0.0};
     s.nodes[0].alive = -1;
     for (int t = 0; t < T && st == DS2_OK; t++) {
         const float *row = probs + (size_t)t * L;
@@ -387,6 +427,10 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             entry e = beam[b];
             double total = lse(e.pb, e.pnb);
             int own = e.node > 0 ? s.nodes[e.node].label : -1;
+            for (int l = 0; l < L; l++)
+                s.kid[l] = -1;
+            for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
+                s.kid[s.nodes[k].label] = k;
             for (int j = 0; j < n && !oom; j++) {
                 int c = lp[j].label;
                 double v = lnp[c];
@@ -394,13 +438,9 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                     oom |= add(&s, e.node, 1, total + v, t);
                 } else if (c == own) {
                     oom |= add(&s, e.node, 0, e.pnb + v, t);
-                    if (e.pb != -INFINITY && v != -INFINITY) {
-                        int ch = child(&s, e.node, c, t, e.pb + v);
-                        oom |= ch < 0 || add(&s, ch, 0, e.pb + v, t);
-                    }
-                } else if (total + v != -INFINITY) {
-                    int ch = child(&s, e.node, c, t, total + v);
-                    oom |= ch < 0 || add(&s, ch, 0, total + v, t);
+                    oom |= extend(&s, e.node, c, e.pb + v, t);
+                } else {
+                    oom |= extend(&s, e.node, c, total + v, t);
                 }
             }
             /* the label still sounding extends its last frame: its repeat is likelier than a blank
@@ -424,14 +464,18 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         }
         for (int i = 0; i < s.n_next; i++) {
             const entry *e = &s.next[i];
-            rank[i] = (ranked){lse(e->pb, e->pnb) + s.nodes[e->node].lm_score, i};
+            rank[i] = (ranked){lse(e->pb, e->pnb) + e->lm_score, i};
         }
-        qsort(rank, (size_t)s.n_next, sizeof *rank, by_score);
-        n_beam = s.n_next < B ? s.n_next : B;
-        for (int b = 0; b < n_beam; b++) {
+        n_beam = top_k(rank, s.n_next, B);
+        for (int b = 0; b < n_beam && st == DS2_OK; b++) {
             beam[b] = s.next[rank[b].index];
-            s.nodes[beam[b].node].alive = t;
-            s.nodes[beam[b].node].alive_total = lse(beam[b].pb, beam[b].pnb);
+            if (beam[b].node < 0 &&
+                (beam[b].node = new_node(&s, beam[b].parent, beam[b].label, t)) < 0)
+                st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory in the beam search");
+            else
+                s.nodes[beam[b].node].alive = t;
+            if (st == DS2_OK)
+                s.nodes[beam[b].node].alive_total = lse(beam[b].pb, beam[b].pnb);
         }
     }
     if (st == DS2_OK)
@@ -444,8 +488,7 @@ done:
     free(lnp);
     free(rank);
     free(s.nodes);
-    free(s.child_keys);
-    free(s.child_vals);
+    free(s.kid);
     free(s.next);
     return st;
 }
