@@ -239,7 +239,8 @@ static int better(const ranked *a, const ranked *b)
 static int top_k(ranked *r, int n, int k)
 {
     if (n <= k) {
-        qsort(r, (size_t)n, sizeof *r, by_score);
+        if (n > 1) /* r may be NULL when n is 0 */
+            qsort(r, (size_t)n, sizeof *r, by_score);
         return n;
     }
     /* heap r[0..k) with the worst at the root */
@@ -335,7 +336,8 @@ static ds2_status emit(search *s, entry *beam, int n_beam, ds2_beam_out *out, ds
     }
     for (int b = 0; b < n_beam; b++)
         r[b] = (ranked){lse(beam[b].pb, beam[b].pnb) + end_score(s, beam[b].node), b};
-    qsort(r, (size_t)n_beam, sizeof *r, by_score);
+    if (n_beam > 1)
+        qsort(r, (size_t)n_beam, sizeof *r, by_score);
     for (int b = 0; b < n_beam; b++) {
         ds2_beam_path *path = &out->paths[b];
         const entry *e = &beam[r[b].index];
