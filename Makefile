@@ -129,10 +129,12 @@ test-asan:
 	$(MAKE) BUILD=build/asan SANITIZE=address,undefined WITH_CUDA=0 OPT=-O1 test-plain
 
 # The converter's own check: folded GGUF re-run in numpy against PyTorch's golden outputs;
-# tools/bench-peers' table logic on fake runner outputs (numpy only, no venv).
-test-python:
+# tools/bench-peers' table logic on fake runner outputs (numpy only, no venv); tools/build-lm's
+# LMs normalised and read by the library (needs the tools built).
+test-python: tools
 	/usr/bin/python3 tools/check-convert
 	/usr/bin/python3 test/check_bench_peers.py
+	BUILD=$(BUILD) test/check_build_lm.sh
 
 # ThreadSanitizer (clang) over the suites that run sessions concurrently and split every
 # recurrent step over threads: zero reports (OpenBLAS runs no thread of its own under libds2).

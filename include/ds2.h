@@ -5,6 +5,9 @@
  *   ds2_model    immutable after ds2_model_load(); may be shared by any number of threads and
  *                sessions. Backend data (packed int8 weights, GPU copies) is prepared lazily,
  *                once, under the model's own lock.
+ *   ds2_lm       a word n-gram language model (ARPA file), immutable after ds2_lm_load(); shared
+ *                like the model by any number of sessions and threads. Must outlive the runs
+ *                that use it.
  *   ds2_session  working memory + precision/device/thread count. One thread at a time per
  *                session; use one session per thread. Must be freed before its model.
  *
@@ -115,6 +118,23 @@ DS2_API ds2_status ds2_audio_load(const char *path, int target_rate, ds2_audio *
                                   size_t error_size);
 DS2_API void ds2_audio_free(ds2_audio *audio);
 
+/* ---------------------------------------------------------------- language model */
+
+typedef struct ds2_lm ds2_lm;
+
+/* Reads an ARPA n-gram file (order 2..6, backoff weights) and validates every line; a bad or
+ * hostile file is DS2_ERR_MODEL_FORMAT with the line at fault in error. The vocabulary must
+ * include <s> and </s>; a missing <unk> scores log10 p = -100 (KenLM's convention). */
+DS2_API ds2_status ds2_lm_load(const char *path, ds2_lm **lm, char *error, size_t error_size);
+DS2_API void ds2_lm_free(ds2_lm *lm);
+
+typedef struct ds2_lm_info {
+    int order;
+    uint64_t counts[7]; /* counts[k]: k-grams, k = 1..order (counts[1] includes an added <unk>) */
+} ds2_lm_info;
+
+DS2_API void ds2_lm_get_info(const ds2_lm *lm, ds2_lm_info *info);
+
 /* ---------------------------------------------------------------- session */
 
 typedef struct ds2_session ds2_session;
@@ -150,10 +170,24 @@ typedef struct ds2_utterance {
     size_t n_samples;
 } ds2_utterance;
 
+typedef enum ds2_decoder {
+    DS2_DECODER_GREEDY = 0, /* best label per frame (deepspeech.pytorch's GreedyDecoder) */
+    DS2_DECODER_BEAM,       /* CTC prefix beam search, optionally with a word n-gram LM */
+} ds2_decoder;
+
 typedef struct ds2_run_params {
     int want_probs;       /* fill ds2_result.probs */
     double chunk_seconds; /* > 0: split each utterance into chunks of this length and carry the
                             RNN state across them, as deepspeech.pytorch's transcribe does */
+    int want_timestamps;  /* fill ds2_result.words */
+    ds2_decoder decoder;  /* default greedy */
+    /* beam only; defaults as deepspeech.pytorch's transcribe (width 10, top-n 40, prob 1) */
+    int beam_width;     /* >= 1 */
+    int cutoff_top_n;   /* per frame, extend by at most this many labels (>= 1) */
+    double cutoff_prob; /* ... and only by the likeliest whose cumulative probability
+                           reaches this, (0, 1] */
+    const ds2_lm *lm;   /* optional; every word in it must be spelled with the model's labels */
+    double alpha, beta; /* score = ln P_ctc + alpha ln P_lm + beta * words (with an LM) */
 } ds2_run_params;
 /* Chunked runs (chunk_seconds > 0), where they differ from upstream:
  * - A chunk whose spectrogram cannot be normalised (digital silence, or a tail too short to
@@ -168,11 +202,21 @@ typedef struct ds2_run_params {
 
 DS2_API ds2_run_params ds2_run_default_params(void);
 
+/* One word of a transcript: start = first emission frame of its first label, end = last emission
+ * frame of its last label, each times the model's output frame stride (seconds). */
+typedef struct ds2_word {
+    const char *text; /* points into the result's words allocation */
+    double start_s, end_s;
+} ds2_word;
+
 typedef struct ds2_result {
-    char *text;   /* greedy CTC transcript, owned */
+    char *text;   /* transcript of the chosen decoder, owned */
     float *probs; /* [n_frames][n_labels] softmax, owned, NULL unless want_probs */
     int n_frames;
     int n_labels;
+    double score;    /* greedy: sum of ln max p; beam: the best beam's score (see alpha) */
+    ds2_word *words; /* [n_words], owned, NULL unless want_timestamps (or no words) */
+    int n_words;
 } ds2_result;
 
 /* Runs `batch` utterances together (variable lengths; each utterance's output is the same as

@@ -42,6 +42,15 @@ expect "fifo as audio" 1 "a FIFO" -- timeout 20 $B/ds2-transcribe -m $M "$T/fifo
 expect "fifo as manifest" 1 "a FIFO" -- timeout 20 $B/ds2-bench -q -m $M -e "$T/fifo" -n 1 -T 1
 expect "bad threads" 2 "threads" -- $B/ds2-transcribe -m $M --threads 0 $W
 expect "bad precision" 2 "precision" -- $B/ds2-transcribe -m $M --precision fp8 $W
+expect "beam" 0 "speech.wav	" -- $B/ds2-transcribe -m $M --decoder beam --beam-width 8 $W
+expect "beam + lm + timestamps" 0 '"words": \[{"word": ' -- $B/ds2-transcribe -m $M --decoder beam --lm test/golden/tiny.arpa --alpha 0.5 --beta 1 --beam-width 16 --timestamps $W
+expect "greedy timestamps" 0 '"start": ' -- $B/ds2-transcribe -m $M --timestamps $W
+expect "bad beam width" 1 "beam_width" -- $B/ds2-transcribe -m $M --decoder beam --beam-width -1 $W
+expect "alpha nan" 2 "alpha" -- $B/ds2-transcribe -m $M --decoder beam --alpha nan $W
+expect "bad decoder" 2 "decoder" -- $B/ds2-transcribe -m $M --decoder viterbi $W
+expect "lm without beam" 2 "needs --decoder beam" -- $B/ds2-transcribe -m $M --lm test/golden/tiny.arpa $W
+expect "missing lm" 1 "nope.arpa" -- $B/ds2-transcribe -m $M --decoder beam --lm "$T/nope.arpa" $W
+expect "model as lm" 1 "not an ARPA" -- $B/ds2-transcribe -m $M --decoder beam --lm $M $W
 [ -e /dev/nvidia0 ] || expect "gpu without a device" 1 "gpu" -- $B/ds2-transcribe -m $M --device gpu $W
 # ds2-forward (tools/bench-peers' libds2 runner): the front end's spectrogram and the forward
 # pass from it, against the golden data.

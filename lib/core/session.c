@@ -1,12 +1,14 @@
 /* Sessions: backend choice, per-thread working memory, and the utterance pipeline
- * (spectrogram -> backend forward -> greedy CTC), including chunked long-audio runs. */
+ * (spectrogram -> backend forward -> greedy or beam CTC), including chunked long-audio runs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/model_backend.h"
+#include "decode/ctc_beam.h"
 #include "decode/ctc_greedy.h"
+#include "decode/words.h"
 
 #define MAX_BATCH 4096
 #define MAX_THREADS 256
@@ -22,6 +24,7 @@ struct ds2_session {
     size_t features_cap;
     float *probs;
     size_t probs_cap;
+    const ds2_lm *lm_checked; /* the last LM found to match the model's labels */
 };
 
 ds2_session_params ds2_session_default_params(void)
@@ -38,6 +41,10 @@ ds2_run_params ds2_run_default_params(void)
 {
     ds2_run_params p;
     memset(&p, 0, sizeof p);
+    p.decoder = DS2_DECODER_GREEDY;
+    p.beam_width = 10;
+    p.cutoff_top_n = 40;
+    p.cutoff_prob = 1.0;
     return p;
 }
 
@@ -141,18 +148,92 @@ static int grow(float **buf, size_t *cap, size_t n)
     return 0;
 }
 
+/* Seconds per output frame: the spectrogram hop times the convs' time strides. */
+static double frame_seconds(const ds2_model *m)
+{
+    double stride = m->file.spect_config.hop;
+    for (int i = 0; i < m->file.net.n_conv; i++)
+        stride *= m->file.net.conv[i].stride_time;
+    return stride / m->file.spect_config.sample_rate;
+}
+
+static char *path_text(const char *const *labels, const int *label, int len)
+{
+    size_t bytes = 1;
+    for (int i = 0; i < len; i++)
+        bytes += strlen(labels[label[i]]);
+    char *text = malloc(bytes), *p = text;
+    if (!text)
+        return NULL;
+    for (int i = 0; i < len; i++) {
+        size_t add = strlen(labels[label[i]]);
+        memcpy(p, labels[label[i]], add);
+        p += add;
+    }
+    *p = '\0';
+    return text;
+}
+
+/* Decodes one utterance's probabilities [frames][labels] with the chosen decoder. */
+static ds2_status decode(ds2_session *s, const float *probs, int frames, const ds2_run_params *rp,
+                         ds2_result *r, ds2_err *err)
+{
+    const ds2_model *m = s->model;
+    const char *const *labels = (const char *const *)m->file.labels;
+    int *label = NULL, *first = NULL, *last = NULL, len = 0;
+    int *owned = NULL;
+    ds2_beam_out beams = {0, NULL};
+    ds2_status st = DS2_OK;
+    if (rp->decoder == DS2_DECODER_BEAM) {
+        ds2_beam_params bp = {rp->beam_width, rp->cutoff_prob, rp->cutoff_top_n,
+                              rp->lm,         rp->alpha,       rp->beta};
+        st = ds2_ctc_beam_decode(probs, frames, m->file.n_labels, m->file.blank_index, labels, &bp,
+                                 &beams, err);
+        if (st != DS2_OK)
+            return st;
+        if (beams.n > 0) {
+            label = beams.paths[0].labels;
+            first = beams.paths[0].first;
+            last = beams.paths[0].last;
+            len = beams.paths[0].len;
+            r->score = beams.paths[0].score;
+        } else {
+            r->score = -INFINITY; /* every path has probability 0 */
+        }
+    } else {
+        if (ds2_ctc_greedy_path(probs, frames, m->file.n_labels, m->file.blank_index, labels,
+                                &owned, &len, &r->score))
+            return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
+        label = owned;
+        first = owned + len;
+        last = first + len;
+    }
+    /* greedy's text keeps ds2_ctc_greedy_decode's exact rule (label strings, not indices) */
+    r->text =
+        rp->decoder == DS2_DECODER_BEAM
+            ? path_text(labels, label, len)
+            : ds2_ctc_greedy_decode(probs, frames, m->file.n_labels, m->file.blank_index, labels);
+    if (!r->text)
+        st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
+    else if (rp->want_timestamps && ds2_words_from_path(labels, label, first, last, len,
+                                                        frame_seconds(m), &r->words, &r->n_words))
+        st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for word timestamps");
+    free(owned);
+    ds2_beam_out_free(&beams);
+    return st;
+}
+
 /* Decodes and copies out one utterance's probabilities [frames][labels]. */
-static ds2_status finish_result(ds2_session *s, const float *probs, int frames, int want_probs,
-                                ds2_result *r, ds2_err *err)
+static ds2_status finish_result(ds2_session *s, const float *probs, int frames,
+                                const ds2_run_params *rp, ds2_result *r, ds2_err *err)
 {
     const ds2_model *m = s->model;
     r->n_frames = frames;
     r->n_labels = m->file.n_labels;
-    r->text = ds2_ctc_greedy_decode(probs, frames, m->file.n_labels, m->file.blank_index,
-                                    (const char *const *)m->file.labels);
-    if (!r->text)
-        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
-    if (want_probs) {
+    ds2_status st = decode(s, probs, frames, rp, r, err);
+    if (st != DS2_OK)
+        return st;
+    if (rp->want_probs) {
         size_t n = (size_t)frames * (size_t)m->file.n_labels;
         r->probs = malloc(n ? n * sizeof(float) : 1);
         if (!r->probs)
@@ -210,8 +291,8 @@ static ds2_status forward_spans(ds2_session *s, const float *const *samples, con
     return s->backend->impl->forward(s->backend_session, &fb, err);
 }
 
-static ds2_status run_batch(ds2_session *s, const ds2_utterance *u, int batch, int want_probs,
-                            ds2_result *results, ds2_err *err)
+static ds2_status run_batch(ds2_session *s, const ds2_utterance *u, int batch,
+                            const ds2_run_params *rp, ds2_result *results, ds2_err *err)
 {
     const float **samples = malloc((size_t)batch * sizeof *samples);
     size_t *n = malloc((size_t)batch * sizeof *n);
@@ -229,7 +310,7 @@ static ds2_status run_batch(ds2_session *s, const ds2_utterance *u, int batch, i
     st = forward_spans(s, samples, n, batch, NULL, lengths, lengths + batch, &t_out_max, NULL, err);
     for (int b = 0; st == DS2_OK && b < batch; b++)
         st = finish_result(s, s->probs + (size_t)b * t_out_max * s->model->file.n_labels,
-                           lengths[batch + b], want_probs, &results[b], err);
+                           lengths[batch + b], rp, &results[b], err);
 done:
     free(samples);
     free(n);
@@ -283,7 +364,7 @@ static void tidy_spaces(char *text)
  * a zero std and emit NaN, is not run: its output frames are certain blanks (probability 1),
  * so it adds no text and the state passes through it unchanged. See ds2_run_params. */
 static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chunk_seconds,
-                              int want_probs, ds2_result *r, ds2_err *err)
+                              const ds2_run_params *rp, ds2_result *r, ds2_err *err)
 {
     const ds2_model *m = s->model;
     const int rate = m->file.spect_config.sample_rate;
@@ -334,13 +415,67 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chu
         done_frames += frames;
     }
     if (st == DS2_OK)
-        st = finish_result(s, all, (int)done_frames, want_probs, r, err);
+        st = finish_result(s, all, (int)done_frames, rp, r, err);
     if (st == DS2_OK)
         tidy_spaces(r->text);
 done:
     free(all);
     free(state);
     return st;
+}
+
+/* The LM's words must be spellable with the model's labels (separator and blank excluded), else
+ * every word the beam builds would be <unk>: usually a case or alphabet mismatch. Longest label
+ * first at each position, as labels may be multi-byte strings. */
+static ds2_status check_lm_labels(const ds2_model *m, const ds2_lm *lm, ds2_err *err)
+{
+    for (int w = 0; w < lm->n_words; w++) {
+        const char *word = lm->words[w];
+        if (w == lm->bos_id || w == lm->eos_id || w == lm->unk_id)
+            continue;
+        for (size_t i = 0, n = strlen(word); i < n;) {
+            size_t best = 0;
+            for (int l = 0; l < m->file.n_labels; l++) {
+                const char *lab = m->file.labels[l];
+                size_t len = strlen(lab);
+                if (l != m->file.blank_index && strcmp(lab, " ") && len > best &&
+                    !strncmp(word + i, lab, len))
+                    best = len;
+            }
+            if (!best)
+                return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
+                                "the LM's word '%.64s' has '%c' (byte %zu), which is none of "
+                                "the model's labels (an LM in another case or alphabet?)",
+                                word, word[i], i);
+            i += best;
+        }
+    }
+    return DS2_OK;
+}
+
+static ds2_status check_decoder(ds2_session *s, const ds2_run_params *rp, ds2_err *err)
+{
+    if (rp->decoder == DS2_DECODER_GREEDY)
+        return DS2_OK;
+    if (rp->decoder != DS2_DECODER_BEAM)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "ds2_run: unknown decoder %d",
+                        (int)rp->decoder);
+    ds2_beam_params bp = {rp->beam_width, rp->cutoff_prob, rp->cutoff_top_n,
+                          rp->lm,         rp->alpha,       rp->beta};
+    const char *why = ds2_beam_params_check(&bp);
+    if (*why)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
+                        "ds2_run: %s (beam_width %d, cutoff_top_n %d, cutoff_prob %g, alpha %g, "
+                        "beta %g)",
+                        why, rp->beam_width, rp->cutoff_top_n, rp->cutoff_prob, rp->alpha,
+                        rp->beta);
+    if (rp->lm && rp->lm != s->lm_checked) {
+        ds2_status st = check_lm_labels(s->model, rp->lm, err);
+        if (st != DS2_OK)
+            return st;
+        s->lm_checked = rp->lm;
+    }
+    return DS2_OK;
 }
 
 ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_run_params *params,
@@ -362,6 +497,9 @@ ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_
                             ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
                                      "ds2_run: chunk_seconds %g is not a sane duration",
                                      rp.chunk_seconds));
+    ds2_status checked = check_decoder(s, &rp, &err);
+    if (checked != DS2_OK)
+        return session_fail(s, &err, checked);
     for (int b = 0; b < batch; b++)
         if (!u[b].samples && u[b].n_samples)
             return session_fail(s, &err,
@@ -371,9 +509,9 @@ ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_
     ds2_status st = DS2_OK;
     if (rp.chunk_seconds > 0) {
         for (int b = 0; b < batch && st == DS2_OK; b++)
-            st = run_chunked(s, &u[b], rp.chunk_seconds, rp.want_probs, &results[b], &err);
+            st = run_chunked(s, &u[b], rp.chunk_seconds, &rp, &results[b], &err);
     } else {
-        st = run_batch(s, u, batch, rp.want_probs, results, &err);
+        st = run_batch(s, u, batch, &rp, results, &err);
     }
     if (st != DS2_OK) {
         for (int b = 0; b < batch; b++)
@@ -389,5 +527,6 @@ void ds2_result_free(ds2_result *r)
         return;
     free(r->text);
     free(r->probs);
+    free(r->words);
     memset(r, 0, sizeof *r);
 }

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,4 +62,42 @@ char *ds2_ctc_greedy_decode(const float *probs, int n_frames, int n_labels, int 
     }
     text[len] = '\0';
     return text;
+}
+
+int ds2_ctc_greedy_path(const float *probs, int n_frames, int n_labels, int blank,
+                        const char *const *labels, int **path, int *n, double *score)
+{
+    *path = NULL;
+    *n = 0;
+    *score = 0;
+    if (n_frames < 0 || n_labels < 1 || blank < 0 || blank >= n_labels || !labels ||
+        (!probs && n_frames > 0))
+        return -1;
+    for (int i = 0; i < n_labels; i++)
+        if (!labels[i])
+            return -1;
+    /* at most one token per frame: three arrays of n_frames */
+    int *p = malloc((size_t)(n_frames ? n_frames : 1) * 3 * sizeof *p);
+    if (!p)
+        return -1;
+    int *lab = p, *first = p + n_frames, *last = first + n_frames, count = 0, prev = -1;
+    for (int t = 0; t < n_frames; t++) {
+        const float *row = probs + (size_t)t * n_labels;
+        int cur = argmax(row, n_labels);
+        *score += log((double)row[cur]);
+        if (emits(labels, blank, cur, prev)) {
+            lab[count] = cur;
+            first[count] = last[count] = t;
+            count++;
+        } else if (count && strcmp(labels[cur], labels[blank]) != 0) {
+            last[count - 1] = t; /* the same label string still sounding */
+        }
+        prev = cur;
+    }
+    /* compact to [labels][first][last] of `count` */
+    memmove(p + count, first, (size_t)count * sizeof *p);
+    memmove(p + 2 * count, last, (size_t)count * sizeof *p);
+    *path = p;
+    *n = count;
+    return 0;
 }

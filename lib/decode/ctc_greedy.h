@@ -10,4 +10,11 @@
 char *ds2_ctc_greedy_decode(const float *probs, int n_frames, int n_labels, int blank,
                             const char *const *labels);
 
+/* The same decision as a token path: for each emitted label its index and the frames of its first
+ * and last emission (the run of frames whose label string repeats it); *score is the sum over
+ * frames of ln max p. *labels holds 3 * n ints (labels, first, last), malloc'd; -1 on bad
+ * arguments or no memory. */
+int ds2_ctc_greedy_path(const float *probs, int n_frames, int n_labels, int blank,
+                        const char *const *labels, int **path, int *n, double *score);
+
 #endif

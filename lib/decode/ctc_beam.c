@@ -1,0 +1,506 @@
+/* Prefix beam search. Prefixes are nodes of a trie (parent, label), made only for the beam's
+ * survivors (each node lists its children, so finding a known prefix costs no hashing); each
+ * carries the LM state of its prefix (the words' context and accumulated alpha/beta score). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/ctc_beam.h"
+
+#define MAX_WORD_BYTES 1024
+
+typedef struct node {
+    int parent, label;
+    int first_child, next_sibling; /* the nodes made below this one, as a list */
+    int first, last;    /* frames of the label's first and last emission on this prefix */
+    int alive;          /* last frame this node was in the beam */
+    double alive_total; /* its ln P_ctc then */
+    int next_gen, next_slot;
+    double lm_score; /* alpha * ln P_lm + beta * words of the completed words */
+    int32_t ctx[DS2_LM_MAX_ORDER - 1];
+    int n_ctx;
+} node;
+
+/* A prefix in the beam or a candidate for it. A candidate prefix never in the beam before has no
+ * node yet (node -1): nodes are made only for the beam's survivors, so a frame costs B x labels
+ * cheap entries, not as many trie nodes. */
+typedef struct entry {
+    int node;          /* -1: parent + label, to be created if it survives */
+    int parent, label; /* when node is -1 */
+    double pb, pnb;    /* ln P of the prefix ending in blank / in its last label */
+    double lm_score;
+} entry;
+
+typedef struct search {
+    const float *probs;
+    int T, L, blank, space;
+    const char *const *labels;
+    const ds2_beam_params *p;
+    node *nodes;
+    int n_nodes, cap_nodes;
+    int *kid; /* [L]: the children of the beam entry being extended, by label, -1 none */
+    entry *next;
+    int n_next, cap_next;
+} search;
+
+static double lse(double a, double b)
+{
+    if (a == -INFINITY)
+        return b;
+    if (b == -INFINITY)
+        return a;
+    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
+}
+
+const char *ds2_beam_params_check(const ds2_beam_params *p)
+{
+    if (p->beam_width < 1 || p->beam_width > 100000)
+        return "beam_width must be 1..100000";
+    if (!(p->cutoff_prob > 0 && p->cutoff_prob <= 1))
+        return "cutoff_prob must be in (0, 1]";
+    if (p->cutoff_top_n < 1)
+        return "cutoff_top_n must be >= 1";
+    if (!isfinite(p->alpha) || !isfinite(p->beta))
+        return "alpha and beta must be finite numbers";
+    return "";
+}
+
+/* The LM state of parent + label: a separator completes the word since the previous one. */
+static void node_lm(search *s, node *n, const node *parent)
+{
+    n->lm_score = parent->lm_score;
+    n->n_ctx = parent->n_ctx;
+    memcpy(n->ctx, parent->ctx, sizeof n->ctx);
+    const struct ds2_lm *lm = s->p->lm;
+    if (!lm || n->label != s->space)
+        return;
+    int chain[MAX_WORD_BYTES], len = 0;
+    for (int i = n->parent; i > 0 && s->nodes[i].label != s->space; i = s->nodes[i].parent) {
+        if (len == MAX_WORD_BYTES)
+            break;
+        chain[len++] = s->nodes[i].label;
+    }
+    if (len == 0)
+        return; /* two separators in a row: no word between them */
+    char word[MAX_WORD_BYTES + 1];
+    size_t bytes = 0;
+    int fits = len < MAX_WORD_BYTES;
+    for (int i = len - 1; fits && i >= 0; i--) {
+        size_t add = strlen(s->labels[chain[i]]);
+        if (bytes + add > MAX_WORD_BYTES)
+            fits = 0;
+        else {
+            memcpy(word + bytes, s->labels[chain[i]], add);
+            bytes += add;
+        }
+    }
+    int32_t id = fits ? ds2_lm_word_id(lm, word, bytes) : lm->unk_id;
+    n->lm_score += s->p->alpha * M_LN10 * ds2_lm_log10p(lm, n->ctx, n->n_ctx, id) + s->p->beta;
+    int keep = lm->order - 1;
+    if (n->n_ctx < keep)
+        n->ctx[n->n_ctx++] = id;
+    else if (keep > 0) {
+        memmove(n->ctx, n->ctx + 1, (size_t)(keep - 1) * sizeof *n->ctx);
+        n->ctx[keep - 1] = id;
+    }
+}
+
+static int new_node(search *s, int parent, int label, int t)
+{
+    if (s->n_nodes == s->cap_nodes) {
+        int cap = s->cap_nodes ? s->cap_nodes * 2 : 1024;
+        node *p = realloc(s->nodes, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->nodes = p;
+        s->cap_nodes = cap;
+    }
+    int i = s->n_nodes++;
+    node *n = &s->nodes[i];
+    memset(n, 0, sizeof *n);
+    n->parent = parent;
+    n->label = label;
+    n->first = n->last = t;
+    n->alive = -2;
+    n->alive_total = -INFINITY;
+    n->first_child = -1;
+    n->next_sibling = -1;
+    if (parent >= 0) {
+        n->next_sibling = s->nodes[parent].first_child;
+        s->nodes[parent].first_child = i;
+    }
+    n->next_gen = -1;
+    if (parent >= 0)
+        node_lm(s, n, &s->nodes[parent]);
+    else
+        n->n_ctx = 0;
+    return i;
+}
+
+static entry *next_slot(search *s)
+{
+    if (s->n_next == s->cap_next) {
+        int cap = s->cap_next ? s->cap_next * 2 : 256;
+        entry *p = realloc(s->next, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        s->next = p;
+        s->cap_next = cap;
+    }
+    return &s->next[s->n_next++];
+}
+
+/* Adds probability v (ln) to node i's blank or non-blank mass in the next beam. */
+static int add(search *s, int i, int blank, double v, int t)
+{
+    if (v == -INFINITY)
+        return 0;
+    node *n = &s->nodes[i];
+    if (n->next_gen != t) {
+        entry *e = next_slot(s);
+        if (!e)
+            return -1;
+        *e = (entry){i, n->parent, n->label, -INFINITY, -INFINITY, n->lm_score};
+        n->next_gen = t;
+        n->next_slot = (int)(e - s->next);
+    }
+    entry *e = &s->next[n->next_slot];
+    if (blank)
+        e->pb = lse(e->pb, v);
+    else
+        e->pnb = lse(e->pnb, v);
+    return 0;
+}
+
+/* Node `parent` emits `label` afresh at frame t with ln probability v. When parent + label is in
+ * the beam, the mass joins it, and its frames restart if this emission is the likelier story
+ * (v beats all the probability it had, which bounds every path that emitted the label earlier),
+ * so a label kept in the beam on a faint early emission still starts where it sounds. Otherwise
+ * it is a new candidate, scored with the LM if the label completes a word. */
+static int extend(search *s, int parent, int label, double v, int t)
+{
+    if (v == -INFINITY)
+        return 0;
+    int i = s->kid[label];
+    if (i >= 0 && s->nodes[i].alive == t - 1) {
+        node *n = &s->nodes[i];
+        if (v > n->alive_total)
+            n->first = n->last = t;
+        return add(s, i, 0, v, t);
+    }
+    double lm_score = s->nodes[parent].lm_score;
+    if (s->p->lm && label == s->space) {
+        if (i >= 0) {
+            lm_score = s->nodes[i].lm_score; /* known prefix: its LM state is made */
+        } else {
+            node tmp;
+            tmp.parent = parent;
+            tmp.label = label;
+            node_lm(s, &tmp, &s->nodes[parent]);
+            lm_score = tmp.lm_score;
+        }
+    }
+    entry *e = next_slot(s);
+    if (!e)
+        return -1;
+    /* a known prefix back in the running (i >= 0) keeps its node: prefixes stay unique */
+    *e = (entry){i, parent, label, -INFINITY, v, lm_score};
+    if (i >= 0) {
+        s->nodes[i].next_gen = t;
+        s->nodes[i].next_slot = (int)(e - s->next);
+        s->nodes[i].first = s->nodes[i].last = t; /* a fresh emission */
+    }
+    return 0;
+}
+
+typedef struct ranked {
+    double score;
+    int index;
+} ranked;
+
+/* Best first; equal scores keep their insertion order (as Python's stable sort). */
+static int by_score(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* a ranks before b (the order by_score sorts in) */
+static int better(const ranked *a, const ranked *b)
+{
+    return a->score > b->score || (a->score == b->score && a->index < b->index);
+}
+
+/* Keeps the k best of r[0..n) in r[0..k), best first: a heap of the k best so far with the worst
+ * on top, O(n log k), where sorting all B x labels candidates per frame cost most of the
+ * search. Returns min(n, k). */
+static int top_k(ranked *r, int n, int k)
+{
+    if (n <= k) {
+        if (n > 1) /* r may be NULL when n is 0 */
+            qsort(r, (size_t)n, sizeof *r, by_score);
+        return n;
+    }
+    /* heap r[0..k) with the worst at the root */
+    for (int i = 1; i < k; i++)
+        for (int c = i; c > 0 && better(&r[(c - 1) / 2], &r[c]); c = (c - 1) / 2) {
+            ranked tmp = r[c];
+            r[c] = r[(c - 1) / 2];
+            r[(c - 1) / 2] = tmp;
+        }
+    for (int i = k; i < n; i++) {
+        if (!better(&r[i], &r[0]))
+            continue;
+        r[0] = r[i];
+        for (int c = 0;;) {
+            int w = c, l = 2 * c + 1, rr = l + 1;
+            if (l < k && better(&r[w], &r[l]))
+                w = l;
+            if (rr < k && better(&r[w], &r[rr]))
+                w = rr;
+            if (w == c)
+                break;
+            ranked tmp = r[c];
+            r[c] = r[w];
+            r[w] = tmp;
+            c = w;
+        }
+    }
+    qsort(r, (size_t)k, sizeof *r, by_score);
+    return k;
+}
+
+typedef struct label_prob {
+    float p;
+    int label;
+} label_prob;
+
+static int by_prob(const void *a, const void *b)
+{
+    const label_prob *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p > y->p ? -1 : 1;
+    return (x->label > y->label) - (x->label < y->label);
+}
+
+/* ctcdecode's get_pruned_log_probs: labels by probability, kept while the cumulative
+ * probability is below cutoff_prob (the one reaching it included), at most cutoff_top_n. */
+static int prune(const float *row, int L, const ds2_beam_params *p, label_prob *out)
+{
+    for (int l = 0; l < L; l++)
+        out[l] = (label_prob){row[l], l};
+    if (p->cutoff_prob >= 1.0 && p->cutoff_top_n >= L)
+        return L;
+    qsort(out, (size_t)L, sizeof *out, by_prob);
+    int n = L;
+    if (p->cutoff_prob < 1.0) {
+        double cum = 0;
+        n = 0;
+        while (n < L) {
+            cum += out[n++].p;
+            if (cum >= p->cutoff_prob)
+                break;
+        }
+    }
+    return n < p->cutoff_top_n ? n : p->cutoff_top_n;
+}
+
+/* The LM's last word and </s> for a finished prefix. */
+static double end_score(const search *s, int i)
+{
+    const struct ds2_lm *lm = s->p->lm;
+    if (!lm)
+        return 0;
+    search *ms = (search *)s; /* node_lm only reads the nodes and writes the scratch node */
+    node tmp, last = s->nodes[i];
+    if (i > 0 && last.label != s->space) {
+        /* as if a separator followed */
+        tmp.parent = i;
+        tmp.label = s->space;
+        node_lm(ms, &tmp, &s->nodes[i]);
+        last = tmp;
+    }
+    return last.lm_score +
+           s->p->alpha * M_LN10 * ds2_lm_log10p(lm, last.ctx, last.n_ctx, lm->eos_id);
+}
+
+static ds2_status emit(search *s, entry *beam, int n_beam, ds2_beam_out *out, ds2_err *err)
+{
+    ranked *r = malloc((size_t)(n_beam ? n_beam : 1) * sizeof *r);
+    out->paths = calloc((size_t)(n_beam ? n_beam : 1), sizeof *out->paths);
+    if (!r || !out->paths) {
+        free(r);
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for beams");
+    }
+    for (int b = 0; b < n_beam; b++)
+        r[b] = (ranked){lse(beam[b].pb, beam[b].pnb) + end_score(s, beam[b].node), b};
+    if (n_beam > 1)
+        qsort(r, (size_t)n_beam, sizeof *r, by_score);
+    for (int b = 0; b < n_beam; b++) {
+        ds2_beam_path *path = &out->paths[b];
+        const entry *e = &beam[r[b].index];
+        int len = 0;
+        for (int i = e->node; i > 0; i = s->nodes[i].parent)
+            len++;
+        path->labels = malloc((size_t)(len ? len : 1) * 3 * sizeof(int));
+        if (!path->labels) {
+            free(r);
+            return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for beams");
+        }
+        out->n = b + 1;
+        path->first = path->labels + len;
+        path->last = path->first + len;
+        path->len = len;
+        path->score = r[b].score;
+        path->ctc = lse(e->pnb, e->pb);
+        int k = len;
+        for (int i = e->node; i > 0; i = s->nodes[i].parent) {
+            k--;
+            path->labels[k] = s->nodes[i].label;
+            path->first[k] = s->nodes[i].first;
+            path->last[k] = s->nodes[i].last;
+        }
+        /* A node is shared by every story of its prefix: after a child left it, a parent kept in
+         * the beam may restart its first frame or extend its last one. On this path each label
+         * starts before its successor and ends before the successor starts. */
+        for (k = len - 2; k >= 0; k--)
+            if (path->first[k] >= path->first[k + 1])
+                path->first[k] = path->first[k + 1] > 0 ? path->first[k + 1] - 1 : 0;
+        for (k = 0; k < len; k++) {
+            if (path->last[k] < path->first[k])
+                path->last[k] = path->first[k];
+            if (k + 1 < len && path->last[k] >= path->first[k + 1])
+                path->last[k] = path->first[k + 1] - 1 > path->first[k] ? path->first[k + 1] - 1
+                                                                        : path->first[k];
+        }
+    }
+    free(r);
+    return DS2_OK;
+}
+
+ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
+                               const char *const *labels, const ds2_beam_params *p,
+                               ds2_beam_out *out, ds2_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (T < 0 || L < 1 || blank < 0 || blank >= L || !labels || (!probs && T > 0) || !p)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: bad arguments");
+    const char *why = ds2_beam_params_check(p);
+    if (*why)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: %s", why);
+    search s = {
+        .probs = probs, .T = T, .L = L, .blank = blank, .space = -1, .labels = labels, .p = p};
+    for (int l = 0; l < L; l++) {
+        if (!labels[l])
+            return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: label %d is NULL", l);
+        if (s.space < 0 && l != blank && !strcmp(labels[l], " "))
+            s.space = l;
+    }
+    int B = p->beam_width;
+    entry *beam = malloc((size_t)B * sizeof *beam);
+    label_prob *lp = malloc((size_t)L * sizeof *lp);
+    double *lnp = malloc((size_t)L * sizeof *lnp);
+    ranked *rank = NULL;
+    int cap_rank = 0, n_beam = 1;
+    ds2_status st = DS2_OK;
+    s.kid = malloc((size_t)L * sizeof *s.kid);
+    if (!beam || !lp || !lnp || !s.kid || new_node(&s, -1, -1, -1) < 0) {
+        st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the beam search");
+        goto done;
+    }
+    beam[0] = (entry){0, -1, -1, 0.0, -INFINITY, 0.0};
+    s.nodes[0].alive = -1;
+    for (int t = 0; t < T && st == DS2_OK; t++) {
+        const float *row = probs + (size_t)t * L;
+        int n = prune(row, L, p, lp);
+        double blank_lp = -INFINITY;
+        for (int l = 0; l < L; l++)
+            lnp[l] = NAN; /* not among the pruned */
+        for (int j = 0; j < n; j++) {
+            lnp[lp[j].label] = log((double)lp[j].p);
+            if (lp[j].label == blank)
+                blank_lp = lnp[blank];
+        }
+        s.n_next = 0;
+        int oom = 0;
+        for (int b = 0; b < n_beam && !oom; b++) {
+            entry e = beam[b];
+            double total = lse(e.pb, e.pnb);
+            int own = e.node > 0 ? s.nodes[e.node].label : -1;
+            for (int l = 0; l < L; l++)
+                s.kid[l] = -1;
+            for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
+                s.kid[s.nodes[k].label] = k;
+            for (int j = 0; j < n && !oom; j++) {
+                int c = lp[j].label;
+                double v = lnp[c];
+                if (c == blank) {
+                    oom |= add(&s, e.node, 1, total + v, t);
+                } else if (c == own) {
+                    oom |= add(&s, e.node, 0, e.pnb + v, t);
+                    oom |= extend(&s, e.node, c, e.pb + v, t);
+                } else {
+                    oom |= extend(&s, e.node, c, total + v, t);
+                }
+            }
+            /* the label still sounding extends its last frame: its repeat is likelier than a blank
+             * and than a fresh emission of the same label after a blank */
+            if (own >= 0 && lnp[own] == lnp[own] && e.pnb > e.pb &&
+                e.pnb + lnp[own] > total + blank_lp)
+                s.nodes[e.node].last = t;
+        }
+        if (oom) {
+            st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory in the beam search");
+            break;
+        }
+        if (s.n_next > cap_rank) {
+            free(rank);
+            cap_rank = s.n_next;
+            rank = malloc((size_t)cap_rank * sizeof *rank);
+            if (!rank) {
+                st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory in the beam search");
+                break;
+            }
+        }
+        for (int i = 0; i < s.n_next; i++) {
+            const entry *e = &s.next[i];
+            rank[i] = (ranked){lse(e->pb, e->pnb) + e->lm_score, i};
+        }
+        n_beam = top_k(rank, s.n_next, B);
+        for (int b = 0; b < n_beam && st == DS2_OK; b++) {
+            beam[b] = s.next[rank[b].index];
+            if (beam[b].node < 0 &&
+                (beam[b].node = new_node(&s, beam[b].parent, beam[b].label, t)) < 0)
+                st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory in the beam search");
+            else
+                s.nodes[beam[b].node].alive = t;
+            if (st == DS2_OK)
+                s.nodes[beam[b].node].alive_total = lse(beam[b].pb, beam[b].pnb);
+        }
+    }
+    if (st == DS2_OK)
+        st = emit(&s, beam, n_beam, out, err);
+    if (st != DS2_OK)
+        ds2_beam_out_free(out);
+done:
+    free(beam);
+    free(lp);
+    free(lnp);
+    free(rank);
+    free(s.nodes);
+    free(s.kid);
+    free(s.next);
+    return st;
+}
+
+void ds2_beam_out_free(ds2_beam_out *out)
+{
+    if (!out)
+        return;
+    for (int i = 0; i < out->n; i++)
+        free(out->paths[i].labels);
+    free(out->paths);
+    memset(out, 0, sizeof *out);
+}

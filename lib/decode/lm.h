@@ -1,0 +1,52 @@
+/* A word n-gram language model in memory: vocabulary and per-order hash tables of ARPA entries
+ * (log10 probability, log10 backoff). Built once by a reader (lib/format/arpa.c), then immutable,
+ * so any number of sessions and threads may query it. */
+#ifndef DS2_LM_H
+#define DS2_LM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+#define DS2_LM_MAX_ORDER 6
+
+/* One order's entries. Unigrams (k = 1) are indexed by word id directly; higher orders live in an
+ * open-addressing table keyed by the k word ids. */
+typedef struct ds2_ngram_table {
+    size_t n, cap, mask; /* cap a power of two > n (k >= 2) */
+    int32_t *keys;       /* [cap][k]; keys[slot * k] < 0 marks an empty slot */
+    float *logp;         /* log10 */
+    float *backoff;      /* log10; 0 when the file gives none */
+} ds2_ngram_table;
+
+struct ds2_lm {
+    int order;
+    uint64_t counts[DS2_LM_MAX_ORDER + 1]; /* declared in the file's \data\ section */
+    int n_words;
+    char **words;         /* [n_words], into one allocation each */
+    int32_t *vocab_slots; /* word id + 1, 0 empty */
+    size_t vocab_mask;
+    int unk_id, bos_id, eos_id; /* unk_id added with log10 p = -100 when absent */
+    ds2_ngram_table table[DS2_LM_MAX_ORDER + 1];
+};
+
+/* Builder, used by the readers: counts[1..order] sizes the tables. */
+ds2_status ds2_lm_create(int order, const uint64_t *counts, struct ds2_lm **out, ds2_err *err);
+/* Adds a unigram (returns its id in *id); a repeated word is an error. */
+ds2_status ds2_lm_add_word(struct ds2_lm *lm, const char *word, size_t len, float logp,
+                           float backoff, int *id, ds2_err *err);
+/* Adds a k-gram (k >= 2) of known word ids, oldest first; a repeated one is an error. */
+ds2_status ds2_lm_add_ngram(struct ds2_lm *lm, int k, const int32_t *ids, float logp, float backoff,
+                            ds2_err *err);
+/* After the last entry: requires <s> and </s>, adds <unk> if the file lacks it. */
+ds2_status ds2_lm_finish(struct ds2_lm *lm, ds2_err *err);
+void ds2_lm_destroy(struct ds2_lm *lm);
+
+/* Word id of a spelling, or unk_id. */
+int ds2_lm_word_id(const struct ds2_lm *lm, const char *word, size_t len);
+/* log10 P(w | ctx) with ARPA backoff; ctx holds n_ctx word ids, oldest first (only the last
+ * order - 1 count). */
+double ds2_lm_log10p(const struct ds2_lm *lm, const int32_t *ctx, int n_ctx, int32_t w);
+
+#endif
