@@ -44,12 +44,25 @@ class Utterance(ctypes.Structure):
 
 
 class RunParams(ctypes.Structure):
-    _fields_ = [("want_probs", ctypes.c_int), ("chunk_seconds", ctypes.c_double)]
+    # must mirror ds2_run_params in include/ds2.h field for field
+    _fields_ = [("want_probs", ctypes.c_int), ("chunk_seconds", ctypes.c_double),
+                ("want_timestamps", ctypes.c_int), ("decoder", ctypes.c_int),
+                ("beam_width", ctypes.c_int), ("cutoff_top_n", ctypes.c_int),
+                ("cutoff_prob", ctypes.c_double), ("lm", ctypes.c_void_p),
+                ("alpha", ctypes.c_double), ("beta", ctypes.c_double)]
+
+
+class Word(ctypes.Structure):
+    _fields_ = [("text", ctypes.c_char_p), ("start_s", ctypes.c_double),
+                ("end_s", ctypes.c_double)]
 
 
 class Result(ctypes.Structure):
+    # must mirror ds2_result in include/ds2.h field for field
     _fields_ = [("text", ctypes.c_char_p), ("probs", ctypes.POINTER(ctypes.c_float)),
-                ("n_frames", ctypes.c_int), ("n_labels", ctypes.c_int)]
+                ("n_frames", ctypes.c_int), ("n_labels", ctypes.c_int),
+                ("score", ctypes.c_double), ("words", ctypes.POINTER(Word)),
+                ("n_words", ctypes.c_int)]
 
 
 P = ctypes.POINTER
