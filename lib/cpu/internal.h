@@ -25,7 +25,7 @@ typedef struct cpu_linear_i {
     /* y[r][0..m.rows) (+)= x[r][0..m.cols) . W^T for r < rows; accumulate 0 overwrites y. */
     ds2_status (*apply)(cpu_worker *s, const void *packed, int rows, const float *x, int ldx,
                         float *y, int ldy, int accumulate, ds2_err *err);
-    /* Optional (NULL when absent): the recurrent step split by output columns over threads
+    /* The recurrent step split by output columns over threads
      * that each own a step context (rnn_split.c). step_new makes one for products with up to
      * max_rows rows of k columns; step_input takes the step's x [rows][k] (the same on every
      * thread: each quantizes it itself, no hand-off); step_cols then adds x·W^T into

@@ -12,8 +12,6 @@
 typedef struct int8_scratch {
     void *ws;
     size_t bytes;
-    const void *last_w; /* weights of the previous product, and its column order */
-    int reverse;
 } int8_scratch;
 
 static void scratch_free(void *p)
@@ -48,16 +46,14 @@ typedef struct compute_job {
     const ds2_qgemm_weights *w;
     const ds2_qgemm_acts *qa;
     float *y;
-    int ldy, accumulate, reverse;
+    int ldy, accumulate;
     int failed; /* written only by a failing part; read after the join */
 } compute_job;
 
 static void compute_cols(void *ctx, int n0, int n1)
 {
     compute_job *j = ctx;
-    const int rc = j->reverse
-                       ? ds2_qgemm_compute_reverse(j->w, j->qa, j->y, j->ldy, n0, n1, j->accumulate)
-                       : ds2_qgemm_compute(j->w, j->qa, j->y, j->ldy, n0, n1, j->accumulate);
+    const int rc = ds2_qgemm_compute(j->w, j->qa, j->y, j->ldy, n0, n1, j->accumulate);
     if (rc != 0)
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
 }
@@ -92,11 +88,7 @@ static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float
     if (ds2_qgemm_acts_quantize(&qa, sc->ws, x, rows, k, ldx) != 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: cannot quantize %dx%d input",
                         rows, k);
-    /* Consecutive products with the same weights (the recurrent steps) alternate the column
-     * order, so each starts on the weights the previous one left in L2 (ds2_qgemm.h). */
-    sc->reverse = sc->last_w == w ? !sc->reverse : 0;
-    sc->last_w = w;
-    compute_job job = {w, &qa, y, ldy, accumulate, sc->reverse, 0};
+    compute_job job = {w, &qa, y, ldy, accumulate, 0};
     /* Below ~1M multiply-adds (~10 us) a fork-join costs more than it saves. */
     if ((double)rows * n * k < (1 << 20))
         compute_cols(&job, 0, n);
