@@ -9,6 +9,7 @@
 
 #include "check_main.h"
 #include "conv/conv.h"
+#include "conv/direct1.h"
 #include "cpu/internal.h"
 #include "naive_ds2.h"
 #include "test_random.h"
@@ -118,6 +119,10 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
 /* DS2-shaped stack, scaled down in channels and bins. */
 static const conv_case ds2_like = {33,     2,      {4, 3},   {41, 21}, {11, 11},
                                    {2, 2}, {2, 1}, {20, 10}, {5, 5}};
+/* First layer 16 / 32 channels wide: the direct one-channel kernel where the CPU has one. */
+static const conv_case ds2_wide = {33,     2,      {32, 3},  {41, 21}, {11, 11},
+                                   {2, 2}, {2, 1}, {20, 10}, {5, 5}};
+static const conv_case ds2_16 = {20, 1, {16}, {7}, {3}, {3}, {2}, {3}, {1}};
 static const conv_case odd = {17,        3,         {2, 3, 2}, {3, 5, 2}, {4, 3, 1},
                               {1, 2, 1}, {3, 1, 2}, {1, 2, 0}, {2, 1, 0}};
 
@@ -131,6 +136,8 @@ START_TEST(conv_matches_direct)
             run_case(&ds2_like, lens[i][0], lens[i][1], tiny, 2, shift);
             run_case(&odd, lens[i][0], lens[i][1], unlimited, 2, shift);
             run_case(&odd, lens[i][0], lens[i][1], tiny, 1, shift);
+            run_case(&ds2_wide, lens[i][0], lens[i][1], unlimited, 2, shift);
+            run_case(&ds2_16, lens[i][0], lens[i][1], tiny, 1, shift);
         }
     }
     /* Tiles of 3 and 7 frames of conv 2 (partial last tiles). Bytes per output frame: full
@@ -162,6 +169,69 @@ START_TEST(epilogue_avx2_exact)
 }
 END_TEST
 
+/* One direct1 case: the reference against a double-precision convolution (bound from K and the
+ * value range), and every optimised version against the reference bit for bit. */
+static void direct1_case(int f_out, int c_out, int k_freq, int k_time, int sf)
+{
+    const int ld_x = (f_out - 1) * sf + k_freq + 3, taps = k_freq * k_time;
+    const size_t ld_c = (size_t)f_out + 5;
+    float *x = malloc(sizeof(float) * (size_t)k_time * ld_x);
+    float *w = malloc(sizeof(float) * (size_t)taps * c_out), *bias = malloc(sizeof(float) * c_out);
+    float *ref = malloc(sizeof(float) * c_out * ld_c), *opt = malloc(sizeof(float) * c_out * ld_c);
+    for (int i = 0; i < k_time * ld_x; i++)
+        x[i] = 3.0f * frand(); /* a normalised spectrogram: a few units either side of 0 */
+    const float ws = 12.0f / sqrtf((float)taps);
+    for (int i = 0; i < taps * c_out; i++)
+        w[i] = ws * frand();
+    for (int i = 0; i < c_out; i++)
+        bias[i] = 4.0f * frand() + 2.0f;
+    ds2_conv_direct1_geom g = {k_freq, k_time, sf, f_out, c_out, ld_x, ld_c, 0.0f, 20.0f};
+    for (size_t i = 0; i < (size_t)c_out * ld_c; i++)
+        ref[i] = opt[i] = -7.0f; /* the gaps between channels stay untouched */
+    ds2_conv_direct1_ukernel_12x32__ref(&g, x, w, bias, ref);
+    for (int co = 0; co < c_out; co++)
+        for (int f = 0; f < f_out; f++) {
+            double acc = bias[co], mag = 0;
+            for (int kt = 0; kt < k_time; kt++)
+                for (int kf = 0; kf < k_freq; kf++) {
+                    double p =
+                        (double)x[kt * ld_x + f * sf + kf] * w[(kt * k_freq + kf) * c_out + co];
+                    acc += p, mag += fabs(p);
+                }
+            acc = acc < 0 ? 0 : acc > 20 ? 20 : acc;
+            /* float accumulation of `taps` terms: |error| <= taps · 2^-24 · Σ|terms| (+1 ulp) */
+            const double bound = (taps + 1) * 0x1p-24 * (mag + fabs(bias[co])) + 1e-6;
+            ck_assert_msg(fabs(ref[co * ld_c + f] - acc) <= bound, "co %d f %d: %g vs %g", co, f,
+                          ref[co * ld_c + f], acc);
+        }
+    ds2_conv_direct1_ukernel_fn best = ds2_conv_direct1_get(c_out);
+    if (best) {
+        best(&g, x, w, bias, opt);
+        ck_assert_mem_eq(opt, ref, sizeof(float) * c_out * ld_c);
+    }
+    free(x), free(w), free(bias), free(ref), free(opt);
+}
+
+START_TEST(direct1_reference)
+{
+    direct1_case(81, 32, 41, 11, 2); /* DS2's first layer on 161 bins */
+    direct1_case(5, 16, 3, 2, 1);    /* fewer bins than one tile */
+    direct1_case(12, 48, 4, 3, 3);   /* exactly one tile; a 16-channel tail group */
+    direct1_case(13, 20, 5, 1, 2);   /* no optimised version (c_out % 16) */
+}
+END_TEST
+
+START_TEST(direct1_avx512_exact)
+{
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX512);
+    ck_assert_ptr_nonnull(ds2_conv_direct1_get(32));
+    ck_assert_ptr_null(ds2_conv_direct1_get(20));
+    for (int f_out = 1; f_out <= 30; f_out += 7)
+        for (int c_out = 16; c_out <= 64; c_out += 16)
+            direct1_case(f_out, c_out, 7, 3, 2);
+}
+END_TEST
+
 static Suite *conv_suite(void)
 {
     Suite *s = suite_create("conv");
@@ -169,6 +239,8 @@ static Suite *conv_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, conv_matches_direct);
     tcase_add_test(tc, epilogue_avx2_exact);
+    tcase_add_test(tc, direct1_reference);
+    tcase_add_test(tc, direct1_avx512_exact);
     suite_add_tcase(s, tc);
     return s;
 }

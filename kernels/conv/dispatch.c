@@ -1,5 +1,6 @@
-/* The conv epilogue, chosen once by the best tier the CPU runs (kernels/cpuinfo.c). */
+/* The conv kernels, chosen by the best tier the CPU runs (kernels/cpuinfo.c). */
 #include "conv/conv.h"
+#include "conv/direct1.h"
 
 #include <pthread.h>
 
@@ -18,4 +19,11 @@ ds2_conv_bias_hardtanh_ukernel_fn ds2_conv_bias_hardtanh_get(void)
 {
     pthread_once(&once, choose);
     return best;
+}
+
+ds2_conv_direct1_ukernel_fn ds2_conv_direct1_get(int c_out)
+{
+    if (c_out > 0 && c_out % 16 == 0 && ds2_cpu_has(DS2_ISA_AVX512))
+        return ds2_conv_direct1_ukernel_12x32__avx512;
+    return NULL;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "conv/conv.h"
+#include "conv/direct1.h"
 #include "cpu/internal.h"
 
 /* One layer's input: [c][t][f] with f contiguous; frames >= t_valid read as zero. */
@@ -122,6 +123,55 @@ static ds2_status conv_layer_shift(cpu_session *s, const ds2_conv_desc *c, const
     return DS2_OK;
 }
 
+typedef struct direct1_job {
+    ds2_conv_direct1_ukernel_fn kernel;
+    ds2_conv_direct1_geom g;
+    const float *xp, *w, *bias;
+    int stride_time;
+    float *out;
+} direct1_job;
+
+static void direct1_frames(void *ctx, int t_begin, int t_end)
+{
+    const direct1_job *j = ctx;
+    for (int t = t_begin; t < t_end; t++)
+        j->kernel(&j->g, j->xp + (size_t)t * j->stride_time * j->g.ld_x, j->w, j->bias,
+                  j->out + (size_t)t * j->g.f_out);
+}
+
+/* One input channel, direct (kernels/conv/direct1.h): the input copied once into a zero-padded
+ * [frame][bin] plane (frames >= t_valid and the padding read as zero, as in the GEMM paths),
+ * then output frames split over the pool. Bias and Hardtanh are in the kernel. */
+static ds2_status conv_layer_direct1(cpu_session *s, const ds2_conv_desc *c, const float *w1,
+                                     conv_input in, int n_out, float *out, ds2_err *err)
+{
+    const int rows = (n_out - 1) * c->stride_time + c->k_time;
+    int width = c->f_in + 2 * c->pad_freq;
+    if (width < (c->f_out - 1) * c->stride_freq + c->k_freq)
+        width = (c->f_out - 1) * c->stride_freq + c->k_freq;
+    ds2_status st = cpu_buf_reserve(&s->col, (size_t)rows * width, "conv input plane", err);
+    if (st != DS2_OK)
+        return st;
+    float *xp = s->col.p;
+    for (int r = 0; r < rows; r++) {
+        float *dst = xp + (size_t)r * width;
+        const int ti = r - c->pad_time;
+        memset(dst, 0, sizeof(float) * width);
+        if (ti >= 0 && ti < in.t_valid)
+            memcpy(dst + c->pad_freq, in.data + (size_t)ti * in.ld_t, sizeof(float) * c->f_in);
+    }
+    direct1_job j = {ds2_conv_direct1_get(c->c_out),
+                     {c->k_freq, c->k_time, c->stride_freq, c->f_out, c->c_out, width,
+                      (size_t)n_out * c->f_out, 0.0f, 20.0f},
+                     xp,
+                     w1,
+                     c->bias,
+                     c->stride_time,
+                     out};
+    ds2_threadpool_parallel_for(s->w.pool, n_out, 4, direct1_frames, &j);
+    return DS2_OK;
+}
+
 /* Output [c_out][n_out][f_out] after bias and Hardtanh(0, 20). */
 static ds2_status conv_layer(cpu_session *s, int l, conv_input in, int n_out, float *out,
                              ds2_err *err)
@@ -129,6 +179,8 @@ static ds2_status conv_layer(cpu_session *s, int l, conv_input in, int n_out, fl
     const ds2_conv_desc *c = &s->m->net.conv[l];
     if (s->conv_int8 && s->m->conv_q[l])
         return cpu_conv_int8_layer(s, l, in.data, in.t_valid, n_out, out, err);
+    if (s->m->conv_w1[l])
+        return conv_layer_direct1(s, c, s->m->conv_w1[l], in, n_out, out, err);
     const float *wt = s->m->conv_wt[l];
     ds2_status st = wt ? conv_layer_shift(s, c, wt, in, n_out, out, err)
                        : conv_layer_im2col(s, c, in, n_out, out, err);
@@ -146,6 +198,20 @@ ds2_status cpu_conv_pack(cpu_model *m, ds2_err *err)
 {
     for (int l = 0; l < m->net.n_conv; l++) {
         const ds2_conv_desc *c = &m->net.conv[l];
+        if (c->c_in == 1 && ds2_conv_direct1_get(c->c_out)) {
+            const size_t taps = (size_t)c->k_time * c->k_freq;
+            float *w1 = malloc(sizeof(float) * taps * c->c_out);
+            if (!w1)
+                return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "conv %d: out of memory", l);
+            /* weight [co][kf][kt] -> [kt][kf][co] */
+            for (int kt = 0; kt < c->k_time; kt++)
+                for (int kf = 0; kf < c->k_freq; kf++)
+                    for (int co = 0; co < c->c_out; co++)
+                        w1[((size_t)kt * c->k_freq + kf) * c->c_out + co] =
+                            c->weight[((size_t)co * c->k_freq + kf) * c->k_time + kt];
+            m->conv_w1[l] = w1;
+            continue;
+        }
         if (c->stride_time != 1 || c->k_time == 1)
             continue;
         const size_t Kp = (size_t)c->c_in * c->k_freq;
@@ -166,7 +232,8 @@ void cpu_conv_unpack(cpu_model *m)
 {
     for (int l = 0; l < DS2_MAX_CONV; l++) {
         free(m->conv_wt[l]);
-        m->conv_wt[l] = NULL;
+        free(m->conv_w1[l]);
+        m->conv_wt[l] = m->conv_w1[l] = NULL;
     }
 }
 

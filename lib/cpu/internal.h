@@ -50,6 +50,9 @@ typedef struct cpu_model {
     void *fc;
     float *lookahead_t; /* [context][H]: lookahead weights transposed, NULL if bidirectional */
     float *conv_wt[DS2_MAX_CONV]; /* [k_time][c_out][c_in * k_freq] for stride-1-in-time convs */
+    /* [k_time][k_freq][c_out] for one-input-channel convs run by the direct kernel
+     * (kernels/conv/direct1.h), NULL where the CPU has no version that beats im2col + sgemm */
+    float *conv_w1[DS2_MAX_CONV];
     /* int8 convs (conv_int8.c), int8 models only: per layer conv_q_taps packed qgemm weight
      * matrices — one per time tap (stride 1 in time) or one for the whole patch. */
     void **conv_q[DS2_MAX_CONV];
