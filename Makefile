@@ -28,6 +28,7 @@ CFLAGS    += $(shell pkg-config --cflags sndfile samplerate 2>/dev/null)
 AVX2FLAGS      := -mavx2 -mfma -mf16c
 AVX512FLAGS    := $(AVX2FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq
 AVX512VNNIFLAGS := $(AVX512FLAGS) -mavx512vnni
+AMXFLAGS       := $(AVX512VNNIFLAGS) -mamx-tile -mamx-int8
 LDLIBS    := $(shell pkg-config --libs sndfile samplerate 2>/dev/null || echo -lsndfile -lsamplerate) \
              -lopenblas -lm -lpthread
 ifneq ($(SANITIZE),)
@@ -79,6 +80,10 @@ $(BUILD)/obj/%-avx512.o: %-avx512.c
 $(BUILD)/obj/%-avx512vnni.o: %-avx512vnni.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX512VNNIFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%-amx.o: %-amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AMXFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

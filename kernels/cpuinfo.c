@@ -10,7 +10,37 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static ds2_cpuinfo info;
 
-static const char *const names[DS2_ISA_COUNT] = {"ref", "avx2", "avx512", "avx512vnni"};
+static const char *const names[DS2_ISA_COUNT] = {"ref", "avx2", "avx512", "avx512vnni", "amx"};
+
+/* AMX: CPUID.(7,0):EDX bits 24 (AMX-TILE) and 25 (AMX-INT8); the OS must enable the tile
+ * config and data state in XCR0 (bits 17, 18), and Linux (5.16+) hands the 8 KiB tile data state
+ * to a process only after arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA). That request is
+ * made once, here; it changes nothing but what this process may execute, and a refusal (an older
+ * kernel, a sandbox) simply leaves the tier off. */
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#define DS2_ARCH_REQ_XCOMP_PERM 0x1023
+#define DS2_XFEATURE_XTILEDATA 18
+static int amx_usable(void)
+{
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 24 & 1) || !(d >> 25 & 1))
+        return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) /* OSXSAVE: xgetbv is allowed */
+        return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17))
+        return 0;
+    return syscall(SYS_arch_prctl, DS2_ARCH_REQ_XCOMP_PERM, DS2_XFEATURE_XTILEDATA) == 0;
+}
+#else
+static int amx_usable(void)
+{
+    return 0;
+}
+#endif
 
 static void probe(void)
 {
@@ -36,8 +66,12 @@ static void probe(void)
         best = DS2_ISA_AVX2;
         if (info.avx512f && info.avx512bw && info.avx512vl && info.avx512dq) {
             best = DS2_ISA_AVX512;
-            if (info.avx512vnni)
+            if (info.avx512vnni) {
                 best = DS2_ISA_AVX512VNNI;
+                info.amx = amx_usable();
+                if (info.amx)
+                    best = DS2_ISA_AMX;
+            }
         }
     }
     /* The probe is the only reader of the environment in the library: a cap for A/B tests. */

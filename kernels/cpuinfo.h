@@ -13,6 +13,8 @@ typedef enum ds2_isa {
     DS2_ISA_AVX2,       /* AVX2 + FMA + F16C (Haswell, Zen 1 and later) */
     DS2_ISA_AVX512,     /* AVX-512 F/BW/VL/DQ (Skylake-SP, Zen 4 and later) */
     DS2_ISA_AVX512VNNI, /* AVX-512 + VNNI vpdpbusd (Cascade Lake, Ice Lake, Zen 4 and later) */
+    DS2_ISA_AMX,        /* + AMX-TILE/AMX-INT8 tile products (Sapphire Rapids and later Xeons), with
+                         * the Linux permission to use the tile data state granted */
     DS2_ISA_COUNT
 } ds2_isa;
 
@@ -20,15 +22,16 @@ typedef struct ds2_cpuinfo {
     int avx2, fma, f16c;
     int avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16;
     int avxvnni;  /* the VEX form (Alder Lake, Sapphire Rapids, Zen 5) */
+    int amx;      /* AMX-TILE + AMX-INT8, enabled by the OS (XCR0) and permitted to this process */
     ds2_isa best; /* highest tier of ds2_isa this CPU runs */
-    /* DS2_ISA env override for tests and benches ("ref", "avx2", "avx512", "avx512vnni"): caps
-     * `best`, never raises it. Read once with the probe. */
+    /* DS2_ISA env override for tests and benches ("ref", "avx2", "avx512", "avx512vnni", "amx"):
+     * caps `best`, never raises it. Read once with the probe. */
 } ds2_cpuinfo;
 
 const ds2_cpuinfo *ds2_cpuinfo_get(void);
 /* Whether the CPU runs tier `isa` (and the tier is not capped by DS2_ISA). */
 int ds2_cpu_has(ds2_isa isa);
-/* "ref", "avx2", "avx512", "avx512vnni". */
+/* "ref", "avx2", "avx512", "avx512vnni", "amx". */
 const char *ds2_isa_name(ds2_isa isa);
 
 #endif

@@ -84,7 +84,8 @@ static int8_t w_value(w_dist d, uint32_t *s)
 }
 
 /* The microkernel variants every tester runs: each kernel of every kernel set this CPU has
- * (ref, ref-c4 always; avx2, avx512vnni where present), with the set's layout and format. */
+ * (ref, ref-c4 always; avx2, avx512vnni, amx where present), with the set's layout and format.
+ * The amx set's tile kernel (16-row multiples) runs through compute_with in the qlinear tests. */
 typedef struct variant {
     const char *name;
     const ds2_qgemm_kernels *set;
@@ -657,7 +658,9 @@ START_TEST(test_qlinear_ranges_strides_accumulate)
     const int ranges[][2] = {{0, 70}, {16, 48}, {5, 6}, {3, 33}, {48, 70}, {0, 0}, {69, 70}};
     for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
         for (int acc = 0; acc < 2; acc++)
-            for (int m = 1; m <= 6; m += 5) {
+            for (int mi = 0; mi < 3; mi++) {
+                /* 37 rows: two 16-row tiles for a tile kernel (AMX) plus a 5-row edge */
+                const int m = (int[]){1, 6, 37}[mi];
                 qlinear_case c = {m, 70, 45, 51, 75, ranges[r][0], ranges[r][1], acc, X_NEGATIVE};
                 check_qlinear(&c);
                 c.x = X_POSITIVE;

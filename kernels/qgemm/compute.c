@@ -26,7 +26,26 @@ static void run_group(const ds2_qgemm_kernels *kt, const ds2_qgemm_weights *w,
     const size_t block_bytes = (size_t)kp * DS2_QGEMM_NR;
     const int col0 = b * DS2_QGEMM_NR;
     const int8_t *wb = w->packed + (size_t)b * block_bytes;
-    for (int i = m0; i < m1; i += DS2_QGEMM_MR) {
+    int i = m0;
+    if (kt->gemm_tiles && m1 - m0 >= 16) {
+        const int mr = (m1 - m0) / 16 * 16;
+        const ds2_qgemm_params p = {
+            .a_scale = qa->scale + i,
+            .w_scale = w->scale + col0,
+            .bias = w->bias + col0,
+            .a_zero = qa->zero + i,
+            .colsum = w->colsum + col0,
+            .n_first = lo - col0,
+            .n_count = hi - lo,
+            .accumulate = accumulate,
+            .n_blocks = nb,
+            .w_block_stride = block_bytes,
+        };
+        kt->gemm_tiles(mr, kp, (const char *)qa->q + (size_t)i * kp * elem, (size_t)kp, wb,
+                       y + (size_t)i * ldy + lo, (size_t)ldy, NULL, &p);
+        i += mr;
+    }
+    for (; i < m1; i += DS2_QGEMM_MR) {
         const int mr = m1 - i < DS2_QGEMM_MR ? m1 - i : DS2_QGEMM_MR;
         const ds2_qgemm_params p = {
             .a_scale = qa->scale + i,
@@ -65,7 +84,9 @@ static int compute_impl(const ds2_qgemm_kernels *kt, const ds2_qgemm_weights *w,
     const size_t elem = qa->format == DS2_QGEMM_ACTS_U8 ? 1 : sizeof(int16_t);
     const int max_blocks = kt->max_blocks > 1 ? kt->max_blocks : 1;
     int panel = (int)(PANEL_BYTES / ((size_t)qa->kp * elem));
-    panel = panel < DS2_QGEMM_MR ? DS2_QGEMM_MR : panel / DS2_QGEMM_MR * DS2_QGEMM_MR;
+    /* whole 32-row tiles per panel where a tile kernel takes them */
+    const int step = kt->gemm_tiles ? 32 : DS2_QGEMM_MR;
+    panel = panel < step ? step : panel / step * step;
     const int b_first = n_begin / DS2_QGEMM_NR, b_last = (n_end - 1) / DS2_QGEMM_NR;
     for (int m0 = 0; m0 < m; m0 += panel) {
         const int m1 = m - m0 < panel ? m : m0 + panel;

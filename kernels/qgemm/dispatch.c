@@ -51,8 +51,22 @@ static const ds2_qgemm_kernels avx512vnni_kernels = {
     .quantize = ds2_qgemm_quantize_u8_ukernel__avx2,
 };
 
+/* The VNNI set with AMX tiles for products of 16 rows and more (same layout, format, results). */
+static const ds2_qgemm_kernels amx_kernels = {
+    .isa = "amx",
+    .tier = DS2_ISA_AMX,
+    .layout = DS2_QGEMM_LAYOUT_C4,
+    .format = DS2_QGEMM_ACTS_U8,
+    .max_blocks = 4,
+    .gemm = ds2_qgemm_gemm_ukernel_4x64c4__avx512vnni,
+    .gemv = ds2_qgemm_gemv_ukernel_1x64c4__avx512vnni,
+    .gemm_tiles = ds2_qgemm_gemm_ukernel_32x32c4__amx,
+    .quantize = ds2_qgemm_quantize_u8_ukernel__avx2,
+};
+
 /* Highest tier first. */
-static const ds2_qgemm_kernels *const tiers[] = {&avx512vnni_kernels, &avx2_kernels, &ref_kernels};
+static const ds2_qgemm_kernels *const tiers[] = {&amx_kernels, &avx512vnni_kernels, &avx2_kernels,
+                                                 &ref_kernels};
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const ds2_qgemm_kernels *best = &ref_kernels;
@@ -93,7 +107,7 @@ const ds2_qgemm_kernels *ds2_qgemm_kernels_best(void)
 int ds2_qgemm_kernel_sets(const ds2_qgemm_kernels **sets, int max)
 {
     const ds2_qgemm_kernels *all[] = {&ref_kernels, &ref_c4_kernels, &avx2_kernels,
-                                      &avx512vnni_kernels};
+                                      &avx512vnni_kernels, &amx_kernels};
     int n = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0] && n < max; i++)
         if (ds2_cpu_has(all[i]->tier))

@@ -57,7 +57,9 @@ static ds2_qgemm_weights *alloc_packed(int n, int k, ds2_qgemm_layout layout)
     const int n_blocks = (n + DS2_QGEMM_NR - 1) / DS2_QGEMM_NR;
     const size_t ncols = (size_t)n_blocks * DS2_QGEMM_NR;
     const size_t wbytes = ncols * (size_t)kp; /* multiple of 128: keeps the floats aligned */
-    const size_t bytes = wbytes + 2 * ncols * sizeof(float) + ncols * sizeof(int32_t);
+    /* + 1 KiB: an AMX B tile of the last partial 64-k slice reads up to that far past a block
+     * (against zero activations; gemm-32x32c4-amx.c) */
+    const size_t bytes = wbytes + 2 * ncols * sizeof(float) + ncols * sizeof(int32_t) + 1024;
     ds2_qgemm_weights *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;

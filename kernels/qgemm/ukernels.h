@@ -77,6 +77,9 @@ typedef struct ds2_qgemm_kernels {
     int max_blocks;            /* blocks per gemm/gemv call */
     ds2_qgemm_ukernel_fn gemm; /* mr 1..MR */
     ds2_qgemm_ukernel_fn gemv; /* mr == 1 */
+    /* optional: whole row tiles, mr a multiple of 16 (AMX); the rest of a product's rows go to
+     * gemm. Same contract and results as gemm. */
+    ds2_qgemm_ukernel_fn gemm_tiles;
     ds2_qgemm_quantize_ukernel_fn quantize;
 } ds2_qgemm_kernels;
 
@@ -103,6 +106,9 @@ void ds2_qgemm_gemm_ukernel_4x64c4__avx512vnni(int mr, int kp, const void *a, si
 void ds2_qgemm_gemv_ukernel_1x64c4__avx512vnni(int mr, int kp, const void *a, size_t lda,
                                                const int8_t *w, float *y, size_t ldy, int32_t *acc,
                                                const ds2_qgemm_params *p);
+void ds2_qgemm_gemm_ukernel_32x32c4__amx(int mr, int kp, const void *a, size_t lda, const int8_t *w,
+                                         float *y, size_t ldy, int32_t *acc,
+                                         const ds2_qgemm_params *p);
 float ds2_qgemm_quantize_u8_ukernel__ref(const float *x, int k, int kp, void *q, int32_t *zero);
 float ds2_qgemm_quantize_u8_ukernel__avx2(const float *x, int k, int kp, void *q, int32_t *zero);
 
