@@ -2,6 +2,10 @@
  * tile, and the plain scalar reference of the same contract. */
 #include "qgemm/ukernels.h"
 
+/* From this many rows a tile kernel beats gemm's 4-row tiles even below a full 16-row tile (a
+ * batch of 8's recurrent step: the W_hh slice is loaded once, not once per 4 rows). */
+#define DS2_QGEMM_TILE_MIN_ROWS 5
+
 /* Activation rows kept hot in L2 while a weight block (≤ 64 KiB) sits in L1/L2. */
 #define PANEL_BYTES (192 * 1024)
 
@@ -27,8 +31,8 @@ static void run_group(const ds2_qgemm_kernels *kt, const ds2_qgemm_weights *w,
     const int col0 = b * DS2_QGEMM_NR;
     const int8_t *wb = w->packed + (size_t)b * block_bytes;
     int i = m0;
-    if (kt->gemm_tiles && m1 - m0 >= 16) {
-        const int mr = (m1 - m0) / 16 * 16;
+    if (kt->gemm_tiles && m1 - m0 >= DS2_QGEMM_TILE_MIN_ROWS) {
+        const int mr = m1 - m0 >= 16 ? (m1 - m0) / 16 * 16 : m1 - m0;
         const ds2_qgemm_params p = {
             .a_scale = qa->scale + i,
             .w_scale = w->scale + col0,

@@ -12,8 +12,9 @@
  * zero-padded 64-byte-wide buffer; its B tile then reads past the slice into the next block (or
  * the allocation's pad, ds2_qgemm_weights_pack), and those bytes meet zero activations: exact.
  *
- * mr is a multiple of 16; the tile configuration is loaded at entry and released at exit, so no
- * tile state outlives a call (the thread may next run anything).
+ * mr is a multiple of 16, or below 16 (then one group of mr rows); the tile configuration is loaded
+ * at entry and released at exit, so no tile state outlives a call (the thread may next run
+ * anything).
  */
 #include <immintrin.h>
 #include <string.h>
@@ -51,9 +52,12 @@ void ds2_qgemm_gemm_ukernel_32x32c4__amx(int mr, int kp, const void *act, size_t
     tile_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
+    /* A call of fewer than 16 rows (a batch's recurrent step) is one group of mr-row A and C
+     * tiles; B tiles are always 16 k quads deep. */
+    const int group = mr < 16 ? mr : 16;
     for (int t = 0; t < 8; t++) {
         cfg.colsb[t] = 64;
-        cfg.rows[t] = 16;
+        cfg.rows[t] = (uint8_t)(t < 6 ? group : 16);
     }
     _tile_loadconfig(&cfg);
     const uint8_t *a = act;
@@ -63,7 +67,7 @@ void ds2_qgemm_gemm_ukernel_32x32c4__amx(int mr, int kp, const void *act, size_t
     _Alignas(64) uint8_t pad[32][64];
     _Alignas(64) int32_t c[32][32];
     for (int i = 0; i < mr; i += 32) {
-        const int two_a = mr - i >= 32, rows = two_a ? 32 : 16;
+        const int two_a = mr - i >= 32, rows = two_a ? 32 : group;
         const uint8_t *a0 = a + (size_t)i * lda, *a1 = a0 + 16 * lda;
         if (tail) {
             memset(pad, 0, sizeof pad);

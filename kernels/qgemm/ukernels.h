@@ -77,8 +77,8 @@ typedef struct ds2_qgemm_kernels {
     int max_blocks;            /* blocks per gemm/gemv call */
     ds2_qgemm_ukernel_fn gemm; /* mr 1..MR */
     ds2_qgemm_ukernel_fn gemv; /* mr == 1 */
-    /* optional: whole row tiles, mr a multiple of 16 (AMX); the rest of a product's rows go to
-     * gemm. Same contract and results as gemm. */
+    /* optional: row tiles, mr a multiple of 16 or below 16 (AMX); the rest of a product's rows
+     * go to gemm. Same contract and results as gemm. */
     ds2_qgemm_ukernel_fn gemm_tiles;
     ds2_qgemm_quantize_ukernel_fn quantize;
 } ds2_qgemm_kernels;
