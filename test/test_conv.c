@@ -10,6 +10,7 @@
 #include "check_main.h"
 #include "conv/conv.h"
 #include "conv/direct1.h"
+#include "conv/taps.h"
 #include "cpu/internal.h"
 #include "naive_ds2.h"
 #include "test_random.h"
@@ -119,8 +120,9 @@ static void run_case(const conv_case *cc, int t_max, int length, size_t col_byte
 /* DS2-shaped stack, scaled down in channels and bins. */
 static const conv_case ds2_like = {33,     2,      {4, 3},   {41, 21}, {11, 11},
                                    {2, 2}, {2, 1}, {20, 10}, {5, 5}};
-/* First layer 16 / 32 channels wide: the direct one-channel kernel where the CPU has one. */
-static const conv_case ds2_wide = {33,     2,      {32, 3},  {41, 21}, {11, 11},
+/* Channel counts the direct one-channel kernel (first layer) and the shifted-taps kernel (second
+ * layer, stride 1 in time) take where the CPU has them. */
+static const conv_case ds2_wide = {33,     2,      {32, 16}, {41, 21}, {11, 11},
                                    {2, 2}, {2, 1}, {20, 10}, {5, 5}};
 static const conv_case ds2_16 = {20, 1, {16}, {7}, {3}, {3}, {2}, {3}, {1}};
 static const conv_case odd = {17,        3,         {2, 3, 2}, {3, 5, 2}, {4, 3, 1},
@@ -232,6 +234,73 @@ START_TEST(direct1_avx512_exact)
 }
 END_TEST
 
+/* One shifted-taps case: the reference against a double-precision sum (bound from the term
+ * count and magnitudes), every optimised version against the reference bit for bit. */
+static void taps_case(int taps, int k, int n, int c_out, int shift)
+{
+    const size_t ld_x = (size_t)k + 3, rows = (size_t)n + (taps - 1) * shift,
+                 ld_out = (size_t)n + 9;
+    float *x = malloc(sizeof(float) * rows * ld_x);
+    float *w = malloc(sizeof(float) * (size_t)taps * c_out * k), *bias = malloc(4 * c_out);
+    float *ref = malloc(sizeof(float) * c_out * ld_out),
+          *opt = malloc(sizeof(float) * c_out * ld_out);
+    for (size_t i = 0; i < rows * ld_x; i++)
+        x[i] = 10.0f + 10.0f * frand(); /* a Hardtanh(0, 20) output */
+    const float ws = 2.0f / sqrtf((float)(taps * k));
+    for (int i = 0; i < taps * c_out * k; i++)
+        w[i] = ws * frand();
+    for (int i = 0; i < c_out; i++)
+        bias[i] = 4.0f * frand() - 2.0f;
+    ds2_conv_taps_geom g = {taps, k, n, c_out, shift, ld_x, ld_out, 0.0f, 20.0f};
+    for (size_t i = 0; i < (size_t)c_out * ld_out; i++)
+        ref[i] = opt[i] = -7.0f; /* the gaps between channels stay untouched */
+    ds2_conv_taps_ukernel_12x32__ref(&g, x, w, bias, ref);
+    int inside = 0;
+    for (int co = 0; co < c_out; co++)
+        for (int p = 0; p < n; p++) {
+            double acc = bias[co], mag = fabs(bias[co]);
+            for (int t = 0; t < taps; t++)
+                for (int r = 0; r < k; r++) {
+                    const double v = (double)w[((size_t)t * k + r) * c_out + co] *
+                                     x[(size_t)(p + t * shift) * ld_x + r];
+                    acc += v, mag += fabs(v);
+                }
+            const double want = acc < 0 ? 0 : acc > 20 ? 20 : acc;
+            inside += want > 0 && want < 20;
+            /* float accumulation of taps * k terms: |error| <= (taps * k + 1) 2^-24 Σ|terms| */
+            const double bound = (taps * k + 1) * 0x1p-24 * mag + 1e-6;
+            ck_assert_msg(fabs(ref[co * ld_out + p] - want) <= bound, "co %d p %d: %g vs %g", co, p,
+                          ref[co * ld_out + p], want);
+        }
+    ck_assert_int_gt(inside, 0);
+    ds2_conv_taps_ukernel_fn best = ds2_conv_taps_get(c_out);
+    if (best) {
+        best(&g, x, w, bias, opt);
+        ck_assert_mem_eq(opt, ref, sizeof(float) * c_out * ld_out);
+    }
+    free(x), free(w), free(bias), free(ref), free(opt);
+}
+
+START_TEST(taps_reference)
+{
+    taps_case(11, 21, 41 * 3, 32, 41); /* DS2's conv2 shape, narrowed: 3 frames of 41 bins */
+    taps_case(3, 5, 7, 8, 2);          /* fewer positions than one vector */
+    taps_case(1, 9, 24, 16, 4);        /* exactly two tiles */
+    taps_case(2, 4, 50, 12, 3);        /* no optimised version (c_out % 16) */
+}
+END_TEST
+
+START_TEST(taps_avx512_exact)
+{
+    DS2_SKIP_UNLESS_ISA(DS2_ISA_AVX512);
+    ck_assert_ptr_nonnull(ds2_conv_taps_get(32));
+    ck_assert_ptr_null(ds2_conv_taps_get(24));
+    for (int n = 1; n <= 70; n += 23)
+        for (int c_out = 16; c_out <= 48; c_out += 16)
+            taps_case(3, 6, n, c_out, 5);
+}
+END_TEST
+
 static Suite *conv_suite(void)
 {
     Suite *s = suite_create("conv");
@@ -241,6 +310,8 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, epilogue_avx2_exact);
     tcase_add_test(tc, direct1_reference);
     tcase_add_test(tc, direct1_avx512_exact);
+    tcase_add_test(tc, taps_reference);
+    tcase_add_test(tc, taps_avx512_exact);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,7 @@
 /* The conv kernels, chosen by the best tier the CPU runs (kernels/cpuinfo.c). */
 #include "conv/conv.h"
 #include "conv/direct1.h"
+#include "conv/taps.h"
 
 #include <pthread.h>
 
@@ -25,5 +26,12 @@ ds2_conv_direct1_ukernel_fn ds2_conv_direct1_get(int c_out)
 {
     if (c_out > 0 && c_out % 16 == 0 && ds2_cpu_has(DS2_ISA_AVX512))
         return ds2_conv_direct1_ukernel_12x32__avx512;
+    return NULL;
+}
+
+ds2_conv_taps_ukernel_fn ds2_conv_taps_get(int c_out)
+{
+    if (c_out > 0 && c_out % 16 == 0 && ds2_cpu_has(DS2_ISA_AVX512))
+        return ds2_conv_taps_ukernel_12x32__avx512;
     return NULL;
 }

@@ -15,6 +15,7 @@
 
 #include "conv/conv.h"
 #include "conv/direct1.h"
+#include "conv/taps.h"
 #include "cpu/internal.h"
 
 /* One layer's input: [c][t][f] with f contiguous; frames >= t_valid read as zero. */
@@ -172,6 +173,92 @@ static ds2_status conv_layer_direct1(cpu_session *s, const ds2_conv_desc *c, con
     return DS2_OK;
 }
 
+/* Position-major patches for the taps kernel: row (u * f_out + f) is the (c_in, k_freq) patch
+ * of bin f in local frame u (input frame frame0 + u), zero outside the input. */
+typedef struct patch_job {
+    const ds2_conv_desc *c;
+    conv_input in;
+    float *x;
+    int frame0, kp;
+} patch_job;
+
+static void patch_frames(void *ctx, int u0, int u1)
+{
+    const patch_job *j = ctx;
+    const ds2_conv_desc *c = j->c;
+    const int F = c->f_out, kf_n = c->k_freq;
+    for (int u = u0; u < u1; u++) {
+        const int ti = j->frame0 + u;
+        const int inside = ti >= 0 && ti < j->in.t_valid;
+        for (int f = 0; f < F; f++) {
+            float *dst = j->x + ((size_t)u * F + f) * j->kp;
+            if (!inside) {
+                memset(dst, 0, sizeof(float) * j->kp);
+                continue;
+            }
+            const int fi0 = f * c->stride_freq - c->pad_freq;
+            int lo = fi0 < 0 ? -fi0 : 0, hi = c->f_in - fi0 < kf_n ? c->f_in - fi0 : kf_n;
+            hi = hi < lo ? lo : hi;
+            for (int ci = 0; ci < c->c_in; ci++, dst += kf_n) {
+                const float *src = j->in.data + ci * j->in.ld_c + (size_t)ti * j->in.ld_t + fi0;
+                memset(dst, 0, sizeof(float) * lo);
+                memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+                memset(dst + hi, 0, sizeof(float) * (kf_n - hi));
+            }
+        }
+    }
+}
+
+typedef struct taps_job {
+    ds2_conv_taps_ukernel_fn kernel;
+    ds2_conv_taps_geom g;
+    const float *x, *w, *bias;
+    float *out;
+    int blocks; /* whole 12-position blocks; the last chunk also takes the remainder */
+} taps_job;
+
+static void taps_blocks(void *ctx, int b0, int b1)
+{
+    const taps_job *j = ctx;
+    ds2_conv_taps_geom g = j->g;
+    const int p0 = b0 * 12, p1 = b1 == j->blocks ? j->g.n : b1 * 12;
+    g.n = p1 - p0;
+    j->kernel(&g, j->x + (size_t)p0 * g.ld_x, j->w, j->bias, j->out + p0);
+}
+
+/* Stride 1 in time, every tap in one register-accumulating pass over position-major patches
+ * (kernels/conv/taps.h); bias and Hardtanh included. wk: [k_time][c_in * k_freq][c_out]. */
+static ds2_status conv_layer_taps(cpu_session *s, const ds2_conv_desc *c, const float *wk,
+                                  conv_input in, int n_out, float *out, ds2_err *err)
+{
+    const int Kp = c->c_in * c->k_freq, F = c->f_out, halo = c->k_time - 1;
+    const int tile = tile_frames(s->conv_col_bytes, (size_t)Kp * F * sizeof(float), halo, n_out);
+    ds2_status st = cpu_buf_reserve(&s->col, (size_t)Kp * F * (tile + halo), "conv patches", err);
+    if (st != DS2_OK)
+        return st;
+    for (int t0 = 0; t0 < n_out; t0 += tile) {
+        const int nt = n_out - t0 < tile ? n_out - t0 : tile, nu = nt + halo;
+        patch_job pj = {c, in, s->col.p, t0 - c->pad_time, Kp};
+        if ((size_t)nu * F * Kp < (1u << 16))
+            patch_frames(&pj, 0, nu);
+        else
+            ds2_threadpool_parallel_for(s->w.pool, nu, 1, patch_frames, &pj);
+        const int n = nt * F;
+        taps_job tj = {ds2_conv_taps_get(c->c_out),
+                       {c->k_time, Kp, n, c->c_out, F, (size_t)Kp, (size_t)n_out * F, 0.0f, 20.0f},
+                       s->col.p,
+                       wk,
+                       c->bias,
+                       out + (size_t)t0 * F,
+                       n / 12};
+        if (tj.blocks <= 1)
+            taps_blocks(&tj, 0, tj.blocks > 0 ? 1 : 0);
+        else
+            ds2_threadpool_parallel_for(s->w.pool, tj.blocks, 4, taps_blocks, &tj);
+    }
+    return DS2_OK;
+}
+
 /* Output [c_out][n_out][f_out] after bias and Hardtanh(0, 20). */
 static ds2_status conv_layer(cpu_session *s, int l, conv_input in, int n_out, float *out,
                              ds2_err *err)
@@ -181,6 +268,8 @@ static ds2_status conv_layer(cpu_session *s, int l, conv_input in, int n_out, fl
         return cpu_conv_int8_layer(s, l, in.data, in.t_valid, n_out, out, err);
     if (s->m->conv_w1[l])
         return conv_layer_direct1(s, c, s->m->conv_w1[l], in, n_out, out, err);
+    if (s->m->conv_wk[l])
+        return conv_layer_taps(s, c, s->m->conv_wk[l], in, n_out, out, err);
     const float *wt = s->m->conv_wt[l];
     ds2_status st = wt ? conv_layer_shift(s, c, wt, in, n_out, out, err)
                        : conv_layer_im2col(s, c, in, n_out, out, err);
@@ -214,6 +303,20 @@ ds2_status cpu_conv_pack(cpu_model *m, ds2_err *err)
         }
         if (c->stride_time != 1 || c->k_time == 1)
             continue;
+        if (ds2_conv_taps_get(c->c_out)) {
+            const size_t Kp = (size_t)c->c_in * c->k_freq;
+            float *wk = malloc(sizeof(float) * Kp * c->c_out * c->k_time);
+            if (!wk)
+                return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "conv %d: out of memory", l);
+            /* weight [co][ci][kf][kt] -> [kt][ci * k_freq + kf][co] */
+            for (int kt = 0; kt < c->k_time; kt++)
+                for (size_t k = 0; k < Kp; k++)
+                    for (int co = 0; co < c->c_out; co++)
+                        wk[((size_t)kt * Kp + k) * c->c_out + co] =
+                            c->weight[((size_t)co * Kp + k) * c->k_time + kt];
+            m->conv_wk[l] = wk;
+            continue;
+        }
         const size_t Kp = (size_t)c->c_in * c->k_freq;
         float *wt = malloc(sizeof(float) * Kp * c->c_out * c->k_time);
         if (!wt)
@@ -233,7 +336,8 @@ void cpu_conv_unpack(cpu_model *m)
     for (int l = 0; l < DS2_MAX_CONV; l++) {
         free(m->conv_wt[l]);
         free(m->conv_w1[l]);
-        m->conv_wt[l] = m->conv_w1[l] = NULL;
+        free(m->conv_wk[l]);
+        m->conv_wt[l] = m->conv_w1[l] = m->conv_wk[l] = NULL;
     }
 }
 

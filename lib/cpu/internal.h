@@ -53,6 +53,9 @@ typedef struct cpu_model {
     /* [k_time][k_freq][c_out] for one-input-channel convs run by the direct kernel
      * (kernels/conv/direct1.h), NULL where the CPU has no version that beats im2col + sgemm */
     float *conv_w1[DS2_MAX_CONV];
+    /* [k_time][c_in * k_freq][c_out] for stride-1-in-time convs run by the shifted-taps kernel
+     * (kernels/conv/taps.h); such a layer then has no conv_wt */
+    float *conv_wk[DS2_MAX_CONV];
     /* int8 convs (conv_int8.c), int8 models only: per layer conv_q_taps packed qgemm weight
      * matrices — one per time tap (stride 1 in time) or one for the whole patch. */
     void **conv_q[DS2_MAX_CONV];
