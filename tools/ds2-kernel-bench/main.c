@@ -2,10 +2,12 @@
  * ds2-kernel-bench: int8 dynamic-quantization kernels vs OpenBLAS fp32 on DeepSpeech2 shapes.
  *
  *   build/ds2-kernel-bench [--quick] [--threads T] [--ms MS] [--m M] [--cputime] [--accuracy]
+ *                          [--conv]
  *
  * --quick: only N = 4096, K = 1024; --threads: 1..T threads (default 2); --ms: sampling time
  * per cell (default 150); --m: only this M (default 1, 8, 64, 500); --cputime: see now();
- * --accuracy: only the per-row vs per-tensor error table (accuracy.c).
+ * --accuracy: only the per-row vs per-tensor error table (accuracy.c); --conv: only the fp32
+ * conv kernels on DS2's conv layers (conv.c).
  *
  * For each N×K weight (N = gates·H, K = input or hidden size) and M rows of X: median time of
  * y = X·Wᵀ with int8 (quantize X + ds2_qgemm_compute split by 16-aligned column ranges over
@@ -22,6 +24,7 @@
 #include <time.h>
 
 #include "accuracy.h"
+#include "conv.h"
 #include "pool.h"
 #include "qgemm/qgemm.h"
 
@@ -183,15 +186,18 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--accuracy")) {
             accuracy_report();
             return 0;
+        } else if (!strcmp(argv[i], "--conv")) {
+            conv_report(budget);
+            return 0;
         } else if (!strcmp(argv[i], "--cputime"))
             bench_clock = CLOCK_PROCESS_CPUTIME_ID;
         else if (!strcmp(argv[i], "--m") && i + 1 < argc)
             only_m = atoi(argv[++i]);
         else {
-            fprintf(
-                stderr,
-                "usage: %s [--quick] [--threads T] [--ms MS] [--m M] [--cputime] [--accuracy]\n",
-                argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--quick] [--threads T] [--ms MS] [--m M] [--cputime] [--accuracy] "
+                    "[--conv]\n",
+                    argv[0]);
             return 2;
         }
     }
