@@ -32,12 +32,14 @@ typedef void (*ds2_conv_direct1_ukernel_fn)(const ds2_conv_direct1_geom *g, cons
 
 void ds2_conv_direct1_ukernel_12x32__ref(const ds2_conv_direct1_geom *g, const float *x,
                                          const float *w, const float *bias, float *out);
+void ds2_conv_direct1_ukernel_6x16__avx2(const ds2_conv_direct1_geom *g, const float *x,
+                                         const float *w, const float *bias, float *out);
 void ds2_conv_direct1_ukernel_12x32__avx512(const ds2_conv_direct1_geom *g, const float *x,
                                             const float *w, const float *bias, float *out);
 
-/* The fastest version for this CPU and channel count, or NULL where none beats im2col + sgemm
- * (no AVX-512, or c_out not a multiple of 16): the caller then keeps its GEMM path. Chosen from
- * the one CPU probe. */
+/* The fastest version for this CPU and channel count (AVX-512, else AVX2), or NULL where none
+ * beats im2col + sgemm (no AVX2, or c_out not a multiple of 16): the caller then keeps its GEMM
+ * path. Chosen from the one CPU probe. */
 ds2_conv_direct1_ukernel_fn ds2_conv_direct1_get(int c_out);
 
 #endif

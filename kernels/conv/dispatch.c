@@ -24,14 +24,18 @@ ds2_conv_bias_hardtanh_ukernel_fn ds2_conv_bias_hardtanh_get(void)
 
 ds2_conv_direct1_ukernel_fn ds2_conv_direct1_get(int c_out)
 {
-    if (c_out > 0 && c_out % 16 == 0 && ds2_cpu_has(DS2_ISA_AVX512))
+    if (c_out <= 0 || c_out % 16 != 0)
+        return NULL;
+    if (ds2_cpu_has(DS2_ISA_AVX512))
         return ds2_conv_direct1_ukernel_12x32__avx512;
-    return NULL;
+    return ds2_cpu_has(DS2_ISA_AVX2) ? ds2_conv_direct1_ukernel_6x16__avx2 : NULL;
 }
 
 ds2_conv_taps_ukernel_fn ds2_conv_taps_get(int c_out)
 {
-    if (c_out > 0 && c_out % 16 == 0 && ds2_cpu_has(DS2_ISA_AVX512))
+    if (c_out <= 0 || c_out % 16 != 0)
+        return NULL;
+    if (ds2_cpu_has(DS2_ISA_AVX512))
         return ds2_conv_taps_ukernel_12x32__avx512;
-    return NULL;
+    return ds2_cpu_has(DS2_ISA_AVX2) ? ds2_conv_taps_ukernel_6x16__avx2 : NULL;
 }

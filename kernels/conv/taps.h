@@ -37,11 +37,13 @@ typedef void (*ds2_conv_taps_ukernel_fn)(const ds2_conv_taps_geom *g, const floa
 
 void ds2_conv_taps_ukernel_12x32__ref(const ds2_conv_taps_geom *g, const float *x, const float *w,
                                       const float *bias, float *out);
+void ds2_conv_taps_ukernel_6x16__avx2(const ds2_conv_taps_geom *g, const float *x, const float *w,
+                                      const float *bias, float *out);
 void ds2_conv_taps_ukernel_12x32__avx512(const ds2_conv_taps_geom *g, const float *x,
                                          const float *w, const float *bias, float *out);
 
-/* The fastest version for this CPU and channel count, or NULL where none beats the per-tap
- * sgemm path (no AVX-512, or c_out not a multiple of 16). */
+/* The fastest version for this CPU and channel count (AVX-512, else AVX2), or NULL where none
+ * beats the per-tap sgemm path (no AVX2, or c_out not a multiple of 16). */
 ds2_conv_taps_ukernel_fn ds2_conv_taps_get(int c_out);
 
 #endif
