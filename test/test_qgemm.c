@@ -85,7 +85,8 @@ static int8_t w_value(w_dist d, uint32_t *s)
 
 /* The microkernel variants every tester runs: each kernel of every kernel set this CPU has
  * (ref, ref-c4 always; avx2, avx512vnni, amx where present), with the set's layout and format.
- * The amx set's tile kernel (16-row multiples) runs through compute_with in the qlinear tests. */
+ * The amx set's tile kernel also runs through compute_with (16-row multiples) in the qlinear tests.
+ */
 typedef struct variant {
     const char *name;
     const ds2_qgemm_kernels *set;
@@ -102,6 +103,10 @@ static int variants(variant *v)
         v[n++] = (variant){sets[i]->isa, sets[i], sets[i]->gemm, MR};
         if (sets[i]->gemv != sets[i]->gemm)
             v[n++] = (variant){sets[i]->isa, sets[i], sets[i]->gemv, 1};
+        /* the tile kernel takes any mr below 16 as one row group: the tester's 1..MR rows run
+         * it through every case family, int32 results included */
+        if (sets[i]->gemm_tiles)
+            v[n++] = (variant){sets[i]->isa, sets[i], sets[i]->gemm_tiles, MR};
     }
     return n;
 }
