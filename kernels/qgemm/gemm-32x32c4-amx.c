@@ -70,9 +70,11 @@ void ds2_qgemm_gemm_ukernel_32x32c4__amx(int mr, int kp, const void *act, size_t
         const int two_a = mr - i >= 32, rows = two_a ? 32 : group;
         const uint8_t *a0 = a + (size_t)i * lda, *a1 = a0 + 16 * lda;
         if (tail) {
-            memset(pad, 0, sizeof pad);
+            /* one masked load per row: the tail bytes, zeros past them (no fault past the row) */
+            const __mmask64 keep = (__mmask64)((1ull << tail) - 1);
             for (int r = 0; r < rows; r++)
-                memcpy(pad[r], a0 + (size_t)r * lda + kfull, (size_t)tail);
+                _mm512_store_si512(pad[r],
+                                   _mm512_maskz_loadu_epi8(keep, a0 + (size_t)r * lda + kfull));
         }
         for (int b = 0; b < nb; b += 2) {
             const int two_b = nb - b >= 2;
