@@ -24,6 +24,7 @@
 #include "core/backends.h"
 #include "core/model.h"
 #include "core/model_backend.h"
+#include "cpuinfo.h"
 #include "manifest.h"
 #include "npy.h"
 
@@ -311,10 +312,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "ds2-forward: cannot write %s: %s\n", probs_path, strerror(errno));
         goto done;
     }
-    printf("{\"runner\": \"libds2\", \"version\": \"%s\", \"backend\": \"%s\", \"threads\": %d, "
-           "\"batch\": %d, \"frames_in\": %d, \"frames_out\": %d, \"load_s\": %.6f, "
-           "\"prepare_s\": %.6f, \"times_s\": [",
-           DS2_VERSION_STRING, be->name, threads, batch, frames, t_out, t_load, t_prepare);
+    printf("{\"runner\": \"libds2\", \"version\": \"%s\", \"backend\": \"%s\", \"isa\": \"%s\", "
+           "\"threads\": %d, \"batch\": %d, \"frames_in\": %d, \"frames_out\": %d, "
+           "\"load_s\": %.6f, \"prepare_s\": %.6f, \"times_s\": [",
+           DS2_VERSION_STRING, be->name, ds2_isa_name(ds2_cpuinfo_get()->best), threads, batch,
+           frames, t_out, t_load, t_prepare);
     for (int i = 0; i < trials; i++)
         printf("%s%.6f", i ? ", " : "", times[i]);
     qsort(times, (size_t)trials, sizeof *times, cmp_double);
