@@ -223,6 +223,13 @@ typedef struct ds2_result {
  * when run alone) and fills results[0..batch). On failure no result needs freeing. */
 DS2_API ds2_status ds2_run(ds2_session *session, const ds2_utterance *utterances, int batch,
                            const ds2_run_params *params, ds2_result *results);
+/* Decodes softmax outputs [n_frames][n_labels] (ds2_result.probs of an earlier run, or saved ones)
+ * with params' decoder exactly as ds2_run does after the forward pass: fills result->text, score,
+ * n_frames, n_labels and (want_timestamps) words; want_probs and chunk_seconds are ignored. Runs
+ * no network, so decoders can be timed and compared on fixed inputs. n_labels must be the
+ * model's; every probability must be finite and >= 0 (else DS2_ERR_INVALID_ARGUMENT). */
+DS2_API ds2_status ds2_decode(ds2_session *session, const float *probs, int n_frames, int n_labels,
+                              const ds2_run_params *params, ds2_result *result);
 DS2_API void ds2_result_free(ds2_result *result);
 
 #ifdef __cplusplus
