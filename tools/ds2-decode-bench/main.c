@@ -32,7 +32,8 @@ static void usage(FILE *f)
             "                  (defaults 0.5, 3, 64, 40, 1)\n"
             "  --greedy        time the greedy decoder instead\n"
             "  --repeats R     decodes per utterance; its time is their median (default 5)\n"
-            "  --tsv FILE      per utterance: audio, seconds, frames, ms, hypothesis\n");
+            "  --tsv FILE      per utterance: audio, seconds, frames, ms, score,\n"
+            "                  hypothesis\n");
 }
 
 static double now_ms(void)
@@ -288,8 +289,8 @@ int main(int argc, char **argv)
             ec = ds2_char_errors(hyp, ref, &nc);
         }
         if (tsv && hyp)
-            fprintf(tsv, "%s\t%.3f\t%d\t%.4f\t%s\n", eval.entries[i].audio_path, u[i].seconds,
-                    u[i].frames, ms[i], hyp);
+            fprintf(tsv, "%s\t%.3f\t%d\t%.4f\t%.9g\t%s\n", eval.entries[i].audio_path,
+                    u[i].seconds, u[i].frames, ms[i], r.score, hyp);
         free(hyp);
         free(ref);
         ds2_result_free(&r);
