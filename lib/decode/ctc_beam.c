@@ -31,6 +31,7 @@ typedef struct entry {
     int parent, label; /* when node is -1 */
     double pb, pnb;    /* ln P of the prefix ending in blank / in its last label */
     double lm_score;
+    double total; /* lse(pb, pnb), once the frame's masses are all in */
 } entry;
 
 typedef struct search {
@@ -162,7 +163,7 @@ static int add(search *s, int i, int blank, double v, int t)
         entry *e = next_slot(s);
         if (!e)
             return -1;
-        *e = (entry){i, n->parent, n->label, -INFINITY, -INFINITY, n->lm_score};
+        *e = (entry){i, n->parent, n->label, -INFINITY, -INFINITY, n->lm_score, 0};
         n->next_gen = t;
         n->next_slot = (int)(e - s->next);
     }
@@ -217,7 +218,7 @@ static int extend(search *s, int parent, int label, double v, int t, double floo
     if (!e)
         return -1;
     /* a known prefix back in the running (i >= 0) keeps its node: prefixes stay unique */
-    *e = (entry){i, parent, label, -INFINITY, v, lm_score};
+    *e = (entry){i, parent, label, -INFINITY, v, lm_score, 0};
     if (i >= 0) {
         s->nodes[i].next_gen = t;
         s->nodes[i].next_slot = (int)(e - s->next);
@@ -428,7 +429,7 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
     }
     for (int l = 0; l < L; l++)
         s.kid[l] = -1;
-    beam[0] = (entry){0, -1, -1, 0.0, -INFINITY, 0.0};
+    beam[0] = (entry){0, -1, -1, 0.0, -INFINITY, 0.0, 0.0};
     s.nodes[0].alive = -1;
     for (int t = 0; t < T && st == DS2_OK; t++) {
         const float *row = probs + (size_t)t * L;
@@ -451,10 +452,11 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             floor = INFINITY;
             for (int b = 0; b < n_beam; b++) {
                 const entry *e = &beam[b];
-                double own_next = blank_lp == -INFINITY ? -INFINITY : lse(e->pb, e->pnb) + blank_lp;
+                /* max for log-sum-exp: a bound, without the transcendentals */
+                double own_next = e->total + blank_lp;
                 int own = e->node > 0 ? s.nodes[e->node].label : -1;
-                if (own >= 0 && lnp[own] == lnp[own])
-                    own_next = lse(own_next, e->pnb + lnp[own]);
+                if (own >= 0 && lnp[own] == lnp[own] && e->pnb + lnp[own] > own_next)
+                    own_next = e->pnb + lnp[own];
                 own_next += s.nodes[e->node].lm_score;
                 if (own_next < floor)
                     floor = own_next;
@@ -463,21 +465,35 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         }
         for (int b = 0; b < n_beam && !oom; b++) {
             entry e = beam[b];
-            double total = lse(e.pb, e.pnb);
+            double total = e.total;
             int own = e.node > 0 ? s.nodes[e.node].label : -1;
             for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
                 s.kid[s.nodes[k].label] = k;
+            /* extend()'s test for a label that completes no word, hoisted */
+            double skip_below = floor - s.nodes[e.node].lm_score;
+            int scored = p->lm ? s.space : -1;
             for (int j = 0; j < n && !oom; j++) {
                 int c = lp[j].label;
                 double v = lnp[c];
                 if (c == blank) {
                     oom |= add(&s, e.node, 1, total + v, t);
-                } else if (c == own) {
-                    oom |= add(&s, e.node, 0, e.pnb + v, t);
-                    oom |= extend(&s, e.node, c, e.pb + v, t, floor);
-                } else {
-                    oom |= extend(&s, e.node, c, total + v, t, floor);
+                    continue;
                 }
+                if (c == own)
+                    oom |= add(&s, e.node, 0, e.pnb + v, t);
+                double val = c == own ? e.pb + v : total + v;
+                if (val == -INFINITY)
+                    continue;
+                if (val < skip_below && c != scored) {
+                    int i = s.kid[c];
+                    if (i < 0)
+                        continue;
+                    if (s.nodes[i].alive != t - 1) {
+                        s.nodes[i].first = s.nodes[i].last = t; /* as extend() does */
+                        continue;
+                    }
+                }
+                oom |= extend(&s, e.node, c, val, t, floor);
             }
             for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
                 s.kid[s.nodes[k].label] = -1;
@@ -501,8 +517,9 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             }
         }
         for (int i = 0; i < s.n_next; i++) {
-            const entry *e = &s.next[i];
-            rank[i] = (ranked){lse(e->pb, e->pnb) + e->lm_score, i};
+            entry *e = &s.next[i];
+            e->total = lse(e->pb, e->pnb);
+            rank[i] = (ranked){e->total + e->lm_score, i};
         }
         n_beam = top_k(rank, s.n_next, B);
         for (int b = 0; b < n_beam && st == DS2_OK; b++) {
@@ -513,7 +530,7 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             else
                 s.nodes[beam[b].node].alive = t;
             if (st == DS2_OK)
-                s.nodes[beam[b].node].alive_total = lse(beam[b].pb, beam[b].pnb);
+                s.nodes[beam[b].node].alive_total = beam[b].total;
         }
     }
     if (st == DS2_OK)
