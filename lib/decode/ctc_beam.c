@@ -269,8 +269,22 @@ static void sift_down(ranked *r, int k, int c)
  * sort gives the stable sort's order). Returns min(n, k). */
 static int top_k(ranked *r, int n, int k)
 {
-    if (n < k)
-        k = n;
+    if (n <= 4 * k) {
+        /* few candidates (the usual case once the beam is full): an insertion sort into the k
+         * best so far, nearly free on input that arrives in almost the beam's order */
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (m == k && !better(&r[i], &r[k - 1]))
+                continue;
+            ranked x = r[i];
+            int j = m < k ? m++ : k - 1;
+            for (; j > 0 && better(&x, &r[j - 1]); j--)
+                r[j] = r[j - 1];
+            r[j] = x;
+        }
+        return m;
+    }
+    /* n > k */
     for (int i = k / 2 - 1; i >= 0; i--)
         sift_down(r, k, i);
     for (int i = k; i < n; i++) {
