@@ -31,6 +31,7 @@ static void usage(FILE *f)
             "  --alpha, --beta, --beam-width, --cutoff-top-n, --cutoff-prob: as ds2-transcribe\n"
             "                  (defaults 0.5, 3, 64, 40, 1)\n"
             "  --greedy        time the greedy decoder instead\n"
+            "  --precision P   fp32 (default) or int8: the forward pass without --probs\n"
             "  --repeats R     decodes per utterance; its time is their median (default 5)\n"
             "  --tsv FILE      per utterance: audio, seconds, frames, ms, score,\n"
             "                  hypothesis\n");
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
     rp.alpha = 0.5;
     rp.beta = 3;
     int repeats = 5;
+    ds2_session_params sp = ds2_session_default_params();
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"eval", required_argument, 0, 'e'},
                                          {"probs", required_argument, 0, 'P'},
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
                                          {"repeats", required_argument, 0, 'r'},
                                          {"tsv", required_argument, 0, 'o'},
                                          {"greedy", no_argument, 0, 'g'},
+                                         {"precision", required_argument, 0, 'p'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     double num;
@@ -137,6 +140,14 @@ int main(int argc, char **argv)
             break;
         case 'g':
             rp.decoder = DS2_DECODER_GREEDY;
+            break;
+        case 'p':
+            if (!strcmp(optarg, "fp32") || !strcmp(optarg, "int8")) {
+                sp.precision = optarg[0] == 'i' ? DS2_PRECISION_INT8 : DS2_PRECISION_FP32;
+            } else {
+                fprintf(stderr, "ds2-decode-bench: --precision must be fp32 or int8\n");
+                return 2;
+            }
             break;
         case 'a':
             if (parse_number("alpha", optarg, &rp.alpha))
@@ -216,7 +227,7 @@ int main(int argc, char **argv)
         }
         rp.lm = lm;
     }
-    if (ds2_session_create(model, NULL, &session, err, sizeof err) != DS2_OK) {
+    if (ds2_session_create(model, &sp, &session, err, sizeof err) != DS2_OK) {
         fprintf(stderr, "ds2-decode-bench: %s\n", err);
         goto done;
     }
@@ -289,8 +300,8 @@ int main(int argc, char **argv)
             ec = ds2_char_errors(hyp, ref, &nc);
         }
         if (tsv && hyp)
-            fprintf(tsv, "%s\t%.3f\t%d\t%.4f\t%.9g\t%s\n", eval.entries[i].audio_path,
-                    u[i].seconds, u[i].frames, ms[i], r.score, hyp);
+            fprintf(tsv, "%s\t%.3f\t%d\t%.4f\t%.9g\t%s\n", eval.entries[i].audio_path, u[i].seconds,
+                    u[i].frames, ms[i], r.score, hyp);
         free(hyp);
         free(ref);
         ds2_result_free(&r);
