@@ -51,6 +51,16 @@ expect "bad decoder" 2 "decoder" -- $B/ds2-transcribe -m $M --decoder viterbi $W
 expect "lm without beam" 2 "needs --decoder beam" -- $B/ds2-transcribe -m $M --lm test/golden/tiny.arpa $W
 expect "missing lm" 1 "nope.arpa" -- $B/ds2-transcribe -m $M --decoder beam --lm "$T/nope.arpa" $W
 expect "model as lm" 1 "not an ARPA" -- $B/ds2-transcribe -m $M --decoder beam --lm $M $W
+expect "fifo as lm" 1 "a FIFO" -- timeout 20 $B/ds2-transcribe -m $M --decoder beam --lm "$T/fifo" $W
+# the binary LM: converted, then the same transcript as from the ARPA file; broken: refused
+expect "lm convert" 0 "DS2LMBIN" -- sh -c "$B/ds2-lm-convert test/golden/tiny.arpa '$T/tiny.ds2lm' && head -c 8 '$T/tiny.ds2lm'"
+$B/ds2-transcribe -m $M --decoder beam --lm test/golden/tiny.arpa --beam-width 16 $W > "$T/arpa.txt"
+$B/ds2-transcribe -m $M --decoder beam --lm "$T/tiny.ds2lm" --beam-width 16 $W > "$T/bin.txt"
+expect "binary lm transcript" 0 "same" -- sh -c "[ -s '$T/arpa.txt' ] && cmp '$T/arpa.txt' '$T/bin.txt' && echo same"
+head -c 300 "$T/tiny.ds2lm" > "$T/cut.ds2lm"
+expect "truncated binary lm" 1 "truncated" -- $B/ds2-transcribe -m $M --decoder beam --lm "$T/cut.ds2lm" $W
+expect "lm convert bad input" 1 "ds2-lm-convert: .*not an ARPA" -- $B/ds2-lm-convert $M "$T/x.ds2lm"
+expect "lm convert usage" 2 "usage" -- $B/ds2-lm-convert
 [ -e /dev/nvidia0 ] || expect "gpu without a device" 1 "gpu" -- $B/ds2-transcribe -m $M --device gpu $W
 # ds2-forward (tools/bench-peers' libds2 runner): the front end's spectrogram and the forward
 # pass from it, against the golden data.
