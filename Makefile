@@ -210,8 +210,11 @@ $(BUILD)/fuzz-make-seeds: $(BUILD)/obj/test/fuzz/make_seeds.o $(BUILD)/obj/test/
 deps:
 	scripts/install-deps.sh
 
+# The main benchmark: greedy and beam search with the bundled LM per condition (BENCH_LM= for
+# greedy only).
+BENCH_LM ?= data/lm-3gram.arpa
 bench: all
-	$(BUILD)/ds2-bench
+	$(BUILD)/ds2-bench $(if $(BENCH_LM),--lm $(BENCH_LM))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -122,10 +122,15 @@ DS2_API void ds2_audio_free(ds2_audio *audio);
 
 typedef struct ds2_lm ds2_lm;
 
-/* Reads an ARPA n-gram file (order 2..6, backoff weights) and validates every line; a bad or
- * hostile file is DS2_ERR_MODEL_FORMAT with the line at fault in error. The vocabulary must
+/* Reads an ARPA n-gram file (order 2..6, backoff weights) and validates every line, or a binary
+ * LM (ds2_lm_save_binary); a bad or hostile file is DS2_ERR_MODEL_FORMAT with the line (the
+ * section) at fault in error. The vocabulary must
  * include <s> and </s>; a missing <unk> scores log10 p = -100 (KenLM's convention). */
 DS2_API ds2_status ds2_lm_load(const char *path, ds2_lm **lm, char *error, size_t error_size);
+/* Writes lm in libds2's binary LM form, which ds2_lm_load maps read-only and validates instead
+ * of parsing (recognised by its magic; same scores as the ARPA file it came from). */
+DS2_API ds2_status ds2_lm_save_binary(const ds2_lm *lm, const char *path, char *error,
+                                      size_t error_size);
 DS2_API void ds2_lm_free(ds2_lm *lm);
 
 typedef struct ds2_lm_info {
@@ -223,6 +228,13 @@ typedef struct ds2_result {
  * when run alone) and fills results[0..batch). On failure no result needs freeing. */
 DS2_API ds2_status ds2_run(ds2_session *session, const ds2_utterance *utterances, int batch,
                            const ds2_run_params *params, ds2_result *results);
+/* Decodes softmax outputs [n_frames][n_labels] (ds2_result.probs of an earlier run, or saved ones)
+ * with params' decoder exactly as ds2_run does after the forward pass: fills result->text, score,
+ * n_frames, n_labels and (want_timestamps) words; want_probs and chunk_seconds are ignored. Runs
+ * no network, so decoders can be timed and compared on fixed inputs. n_labels must be the
+ * model's; every probability must be finite and >= 0 (else DS2_ERR_INVALID_ARGUMENT). */
+DS2_API ds2_status ds2_decode(ds2_session *session, const float *probs, int n_frames, int n_labels,
+                              const ds2_run_params *params, ds2_result *result);
 DS2_API void ds2_result_free(ds2_result *result);
 
 #ifdef __cplusplus

@@ -97,3 +97,9 @@ const char *ds2_isa_name(ds2_isa isa)
 {
     return isa >= 0 && isa < DS2_ISA_COUNT ? names[isa] : "unknown";
 }
+
+void ds2_cpu_clean_upper_state(void)
+{
+    if (ds2_cpu_has(DS2_ISA_AVX2))
+        ds2_zeroupper__avx2();
+}

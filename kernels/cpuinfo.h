@@ -31,6 +31,14 @@ typedef struct ds2_cpuinfo {
 const ds2_cpuinfo *ds2_cpuinfo_get(void);
 /* Whether the CPU runs tier `isa` (and the tier is not capped by DS2_ISA). */
 int ds2_cpu_has(ds2_isa isa);
+/* Leaves the calling thread's upper vector register state clean (vzeroupper) on a CPU with AVX.
+ * After the AVX-512 kernels it stays dirty on this Sapphire Rapids class Xeon even though every
+ * kernel ends in vzeroupper, and then every legacy-SSE instruction the thread runs (the CTC
+ * decoder's scalar double arithmetic, the caller's own code) is several times slower: the beam
+ * search after an int8 forward took 5x its time. Every qgemm product and the CPU forward call it
+ * before returning. */
+void ds2_cpu_clean_upper_state(void);
+void ds2_zeroupper__avx2(void);
 /* "ref", "avx2", "avx512", "avx512vnni", "amx". */
 const char *ds2_isa_name(ds2_isa isa);
 

@@ -3,6 +3,9 @@
 # peer benchmarks) and installs into it the package groups named on the command line:
 #   train   torch (PyPI's 2.x, not Debian's 1.13), numpy, pillow
 #   peers   torch, numpy, onnx, onnxscript, onnxruntime, openvino
+#   pyctcdecode  pyctcdecode, kenlm (tools/compare-pyctcdecode). pyctcdecode 0.5 pins numpy < 2,
+#           which breaks the other groups' packages: give it its own venv, e.g.
+#           DS2_VENV=$HOME/.cache/libds2/venv-pyctcdecode scripts/setup-venv.sh pyctcdecode
 # The venv lives outside the work tree: ${DS2_VENV:-$HOME/.cache/libds2/venv}. Idempotent:
 # installed packages are kept. Prints the venv's python on its last line.
 set -e
@@ -13,7 +16,8 @@ for group in "$@"; do
     case "$group" in
     train) pkgs="$pkgs torch numpy pillow" ;;
     peers) pkgs="$pkgs torch numpy onnx onnxscript onnxruntime openvino" ;;
-    *) echo "setup-venv.sh: unknown group '$group' (train, peers)" >&2; exit 2 ;;
+    pyctcdecode) pkgs="$pkgs pyctcdecode kenlm" ;;
+    *) echo "setup-venv.sh: unknown group '$group' (train, peers, pyctcdecode)" >&2; exit 2 ;;
     esac
 done
 if [ ! -x "$VENV/bin/python" ]; then

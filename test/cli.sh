@@ -51,6 +51,16 @@ expect "bad decoder" 2 "decoder" -- $B/ds2-transcribe -m $M --decoder viterbi $W
 expect "lm without beam" 2 "needs --decoder beam" -- $B/ds2-transcribe -m $M --lm test/golden/tiny.arpa $W
 expect "missing lm" 1 "nope.arpa" -- $B/ds2-transcribe -m $M --decoder beam --lm "$T/nope.arpa" $W
 expect "model as lm" 1 "not an ARPA" -- $B/ds2-transcribe -m $M --decoder beam --lm $M $W
+expect "fifo as lm" 1 "a FIFO" -- timeout 20 $B/ds2-transcribe -m $M --decoder beam --lm "$T/fifo" $W
+# the binary LM: converted, then the same transcript as from the ARPA file; broken: refused
+expect "lm convert" 0 "DS2LMBIN" -- sh -c "$B/ds2-lm-convert test/golden/tiny.arpa '$T/tiny.ds2lm' && head -c 8 '$T/tiny.ds2lm'"
+$B/ds2-transcribe -m $M --decoder beam --lm test/golden/tiny.arpa --beam-width 16 $W > "$T/arpa.txt"
+$B/ds2-transcribe -m $M --decoder beam --lm "$T/tiny.ds2lm" --beam-width 16 $W > "$T/bin.txt"
+expect "binary lm transcript" 0 "same" -- sh -c "[ -s '$T/arpa.txt' ] && cmp '$T/arpa.txt' '$T/bin.txt' && echo same"
+head -c 300 "$T/tiny.ds2lm" > "$T/cut.ds2lm"
+expect "truncated binary lm" 1 "truncated" -- $B/ds2-transcribe -m $M --decoder beam --lm "$T/cut.ds2lm" $W
+expect "lm convert bad input" 1 "ds2-lm-convert: .*not an ARPA" -- $B/ds2-lm-convert $M "$T/x.ds2lm"
+expect "lm convert usage" 2 "usage" -- $B/ds2-lm-convert
 [ -e /dev/nvidia0 ] || expect "gpu without a device" 1 "gpu" -- $B/ds2-transcribe -m $M --device gpu $W
 # ds2-forward (tools/bench-peers' libds2 runner): the front end's spectrogram and the forward
 # pass from it, against the golden data.
@@ -66,6 +76,32 @@ expect "forward 3 s" 0 "(161, 301)" -- /usr/bin/python3 -c "import numpy as np; 
 expect "forward not npy" 1 "not a 2-D" -- $B/ds2-forward -m $M --spect $W
 expect "forward not audio" 1 "neither audio" -- $B/ds2-forward -m $M --spect-out "$T/x.npy" $M
 expect "bench bad manifest" 1 "" -- $B/ds2-bench -q -m $M -e "$T/text.wav" -n 1 -T 1
+# ds2-bench with an LM: a greedy and a beam+LM row per condition (the decoders' own time in
+# "dec ms"), in the table and the JSON; a bad --lm is refused before anything runs.
+printf '%s\tAB CAB\n%s\tBA\n' "$PWD/$W" "$PWD/test/golden/short.wav" > "$T/bench.tsv"
+expect "bench beam row" 0 "cpu-fp32  beam+LM " -- $B/ds2-bench -q -m $M -e "$T/bench.tsv" -c cpu-fp32,cpu-int8 -t 1 -n 2 -T 0 --lm test/golden/tiny.arpa --alpha 0.5 --beta 1 --beam-width 8 --json "$T/bench.json"
+cp "$T/out" "$T/bench.out"
+expect "bench greedy row" 0 "cpu-int8  greedy " -- cat "$T/bench.out"
+expect "bench int8 beam row" 0 "cpu-int8  beam+LM " -- cat "$T/bench.out"
+expect "bench json decoders" 0 "ok" -- /usr/bin/python3 -c "import json
+d = json.load(open('$T/bench.json'))
+c = d['conditions'][0]; b = c['decoders']['beam']; u = c['utterances'][0]
+ok = (b['lm'] == 'test/golden/tiny.arpa' and b['beam_width'] == 8 and b['decode_ms']['mean'] > 0
+      and c['decoders']['greedy']['decode_ms']['mean'] > 0 and 'beam_hypothesis' in u
+      and b['word_errors'] >= 0 and abs(b['wer'] - 100.0 * b['word_errors'] / c['ref_words']) < 1e-6)
+print('ok' if ok else 'bad: %r' % c['decoders'])"
+expect "bench without lm" 0 "cpu-fp32  greedy " -- $B/ds2-bench -q -m $M -e "$T/bench.tsv" -c cpu-fp32 -t 1 -n 1 -T 0
+cp "$T/out" "$T/bench.out"
+expect "bench no beam row" 1 "^0$" -- grep -c "cpu-fp32  beam" "$T/bench.out"
+expect "bench missing lm" 1 "ds2-bench: --lm .*nope.arpa" -- $B/ds2-bench -q -m $M -e "$T/bench.tsv" -n 1 -T 0 --lm "$T/nope.arpa"
+expect "bench model as lm" 1 "ds2-bench: --lm .*not an ARPA" -- $B/ds2-bench -q -m $M -e "$T/bench.tsv" -n 1 -T 0 --lm $M
+expect "bench bad alpha" 2 "alpha" -- $B/ds2-bench -q -m $M -e "$T/bench.tsv" --lm test/golden/tiny.arpa --alpha nan
+expect "bench bad beam width" 2 "beam-width" -- $B/ds2-bench -q -m $M -e "$T/bench.tsv" --beam --beam-width 0
+# ds2-decode-bench: the decoders alone on saved probabilities (ds2-transcribe --probs)
+$B/ds2-transcribe -m $M --probs "$T/dp" $W test/golden/short.wav > /dev/null
+expect "decode bench" 0 "median ms per 5 s of audio" -- $B/ds2-decode-bench -m $M -e "$T/bench.tsv" --probs "$T/dp" --lm test/golden/tiny.arpa --beam-width 8 --repeats 2 --tsv "$T/dec.tsv"
+expect "decode bench tsv" 0 "short.wav	" -- cat "$T/dec.tsv"
+expect "decode bench missing probs" 1 "nope" -- $B/ds2-decode-bench -m $M -e "$T/bench.tsv" --probs "$T/nope"
 expect "convert refuses junk" 1 "ds2-convert" -- tools/ds2-convert "$T/text.wav" "$T/out.gguf"
 # wer-breakdown: per-group rates from a hand-checked two-utterance set.
 mkdir -p "$T/ev"

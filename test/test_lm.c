@@ -12,7 +12,9 @@
 #include "check_main.h"
 #include "ds2.h"
 #include "format/arpa.h"
+#include "format/lmbin.h"
 #include "gguf_builder.h"
+#include "test_files.h"
 #include "test_random.h"
 
 static const char ORDER2[] = "\\data\\\nngram 1=4\nngram 2=2\n\n"
@@ -202,6 +204,263 @@ START_TEST(public_load)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- the binary form */
+
+/* tiny.arpa's binary form (via ds2_lm_save_binary and a file), malloc'd */
+static unsigned char *tiny_binary(size_t *size)
+{
+    ds2_lm *lm;
+    char err[256];
+    ck_assert_int_eq(ds2_lm_load("test/golden/tiny.arpa", &lm, err, sizeof err), DS2_OK);
+    char *path = test_write_temp((const unsigned char *)"", 0, ".ds2lm");
+    ck_assert_msg(ds2_lm_save_binary(lm, path, err, sizeof err) == DS2_OK, "%s", err);
+    ds2_lm_free(lm);
+    unsigned char *img = (unsigned char *)test_read_file(path, size);
+    ck_assert_ptr_nonnull(img);
+    unlink(path);
+    free(path);
+    return img;
+}
+
+static uint64_t get64(const unsigned char *img, size_t at)
+{
+    uint64_t v;
+    memcpy(&v, img + at, 8);
+    return v;
+}
+
+static void put32(unsigned char *img, size_t at, uint32_t v)
+{
+    memcpy(img + at, &v, 4);
+}
+
+/* header field offsets and the sections, as format/lmbin.h lays them out */
+enum {
+    H_VERSION = 8,
+    H_ORDER = 12,
+    H_NWORDS = 16,
+    H_UNK = 20,
+    H_RESERVED = 32,
+    H_SIZE = 40,
+    H_BLOB = 48,
+    H_VCAP = 56,
+    H_N = 64,
+    H_CAP = 120,
+    H_END = 232
+};
+#define A8(x) (((x) + 7) & ~(size_t)7)
+typedef struct sections {
+    size_t offsets, blob, vocab, uni_logp, keys2, logp2;
+    uint32_t n_words;
+    uint64_t vcap, cap2;
+} sections;
+
+static sections find_sections(const unsigned char *img)
+{
+    sections x;
+    memcpy(&x.n_words, img + H_NWORDS, 4);
+    x.vcap = get64(img, H_VCAP);
+    x.cap2 = get64(img, H_CAP + 2 * 8);
+    x.offsets = H_END;
+    x.blob = A8(x.offsets + (x.n_words + 1) * 8);
+    x.vocab = A8(x.blob + get64(img, H_BLOB));
+    x.uni_logp = A8(x.vocab + x.vcap * 4);
+    x.keys2 = A8(A8(x.uni_logp + x.n_words * 4) + x.n_words * 4);
+    x.logp2 = A8(x.keys2 + x.cap2 * 8);
+    return x;
+}
+
+static ds2_status bin_parse(const unsigned char *img, size_t n, struct ds2_lm **lm, ds2_err *err)
+{
+    return ds2_lmbin_parse(img, n, "test.ds2lm", lm, err);
+}
+
+/* The binary form answers every query as the ARPA file does, through ds2_lm_load on a file. */
+START_TEST(binary_round_trip)
+{
+    ds2_lm *text, *bin;
+    char err[256];
+    ck_assert_int_eq(ds2_lm_load("test/golden/tiny.arpa", &text, err, sizeof err), DS2_OK);
+    size_t size;
+    unsigned char *img = tiny_binary(&size);
+    char *path = test_write_temp(img, size, ".ds2lm");
+    ck_assert_msg(ds2_lm_load(path, &bin, err, sizeof err) == DS2_OK, "%s", err);
+    ck_assert_ptr_nonnull(bin->image); /* mapped, not parsed */
+    ds2_lm_info a, b;
+    ds2_lm_get_info(text, &a);
+    ds2_lm_get_info(bin, &b);
+    ck_assert_mem_eq(&a, &b, sizeof a);
+    ck_assert_int_eq(bin->n_words, text->n_words);
+    ck_assert_int_eq(bin->unk_id, text->unk_id);
+    int V = text->n_words, queries = 0;
+    for (int w = 0; w < V; w++) {
+        ck_assert_str_eq(bin->words[w], text->words[w]);
+        ck_assert_int_eq(ds2_lm_word_id(bin, text->words[w], strlen(text->words[w])), w);
+        for (int x = 0; x < V; x++)
+            for (int y = 0; y < V; y++) {
+                int32_t ctx[2] = {x, y};
+                for (int n = 0; n <= 2; n++, queries++)
+                    ck_assert(ds2_lm_log10p(bin, ctx + 2 - n, n, w) ==
+                              ds2_lm_log10p(text, ctx + 2 - n, n, w));
+            }
+    }
+    ck_assert_int_eq(ds2_lm_word_id(bin, "NOPE", 4), bin->unk_id);
+    ck_assert_int_gt(queries, 2000);
+    /* written again from the binary: the same bytes */
+    ck_assert_int_eq(ds2_lm_save_binary(bin, path, err, sizeof err), DS2_OK);
+    size_t size2;
+    char *again = test_read_file(path, &size2);
+    ck_assert_int_eq(size2, size);
+    ck_assert_mem_eq(again, img, size);
+    free(again);
+    ck_assert_int_eq(ds2_lm_save_binary(NULL, path, err, sizeof err), DS2_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ds2_lm_save_binary(bin, "/nonexistent-dir/x.ds2lm", err, sizeof err),
+                     DS2_ERR_IO);
+    unlink(path);
+    free(path);
+    free(img);
+    ds2_lm_free(text);
+    ds2_lm_free(bin);
+}
+END_TEST
+
+typedef struct field_case {
+    const char *what;
+    size_t at;
+    uint32_t value;
+    const char *expect;
+} field_case;
+
+/* Each field a lookup relies on, broken alone: a clear error naming the file, never a crash. */
+START_TEST(binary_broken_fields)
+{
+    size_t size;
+    unsigned char *good = tiny_binary(&size);
+    unsigned char *img = malloc(size);
+    sections x = find_sections(good);
+    uint32_t nan_bits = 0x7fc00000u;
+    field_case cases[] = {
+        {"magic", 0, 0x21212121u, "not a binary LM"},
+        {"version", H_VERSION, 2, "version 2"},
+        {"order 0", H_ORDER, 0, "order"},
+        {"order 7", H_ORDER, 7, "order"},
+        {"reserved", H_RESERVED + 4, 1, "reserved"},
+        {"file size", H_SIZE, (uint32_t)size + 8, "truncated"},
+        {"n_words", H_NWORDS, 1u << 30, "vocabulary table"},
+        {"vocab cap", H_VCAP, 24, "vocabulary table"},
+        {"2-gram count", H_N + 2 * 8, 1000, "2-grams in a table"},
+        {"2-gram cap", H_CAP + 2 * 8, 48, "2-grams in a table"},
+        {"4-gram table in an order-3 LM", H_CAP + 4 * 8, 16, "order 4"},
+        {"word offset", x.offsets + 8, 0xffffu, "bad offsets"},
+        {"word NUL", x.blob + 4, 0x41414141u, "NUL-terminated"},
+        {"vocab slot value", x.vocab, 1000, "vocabulary slot"},
+        {"<unk> id", H_UNK, 1000, "<unk>"},
+        {"unigram NaN", x.uni_logp + 4, nan_bits, "finite"},
+        {"2-gram word id", x.keys2, 0, ""}, /* set below to an occupied slot */
+        {"2-gram NaN", x.logp2, nan_bits, ""},
+    };
+    /* the first occupied 2-gram slot */
+    size_t occupied = 0;
+    while (occupied < x.cap2 && (int32_t)get64(good, x.keys2 + occupied * 8) < 0)
+        occupied++;
+    ck_assert_uint_lt(occupied, x.cap2);
+    int n_cases = (int)(sizeof cases / sizeof cases[0]);
+    cases[n_cases - 2] =
+        (field_case){"2-gram word id", x.keys2 + occupied * 8 + 4, 999, "out of range"};
+    cases[n_cases - 1] = (field_case){"2-gram NaN", x.logp2 + occupied * 4, nan_bits, "finite"};
+    for (int c = 0; c < n_cases; c++) {
+        memcpy(img, good, size);
+        put32(img, cases[c].at, cases[c].value);
+        struct ds2_lm *lm = NULL;
+        ds2_err err;
+        ds2_status st = bin_parse(img, size, &lm, &err);
+        ck_assert_msg(st == DS2_ERR_MODEL_FORMAT, "%s: accepted (%d)", cases[c].what, st);
+        ck_assert_msg(strstr(err.msg, cases[c].expect) && strstr(err.msg, "test.ds2lm"), "%s: '%s'",
+                      cases[c].what, err.msg);
+        ck_assert_ptr_null(lm);
+    }
+    /* an occupied 2-gram moved to another (empty) slot: not where its probe ends */
+    memcpy(img, good, size);
+    size_t empty = 0;
+    while ((int32_t)get64(good, x.keys2 + empty * 8) >= 0 || empty == occupied + 1)
+        empty++;
+    memcpy(img + x.keys2 + empty * 8, good + x.keys2 + occupied * 8, 8);
+    memset(img + x.keys2 + occupied * 8, 0xff, 8);
+    struct ds2_lm *lm = NULL;
+    ds2_err err;
+    ds2_status st = bin_parse(img, size, &lm, &err);
+    /* (a move that keeps it on its probe chain is still a valid table) */
+    if (st != DS2_OK)
+        ck_assert_msg(strstr(err.msg, "hash slot"), "%s", err.msg);
+    ds2_lm_destroy(lm);
+    /* a duplicated 2-gram: one more than the header's count, or a copy off its slot */
+    memcpy(img, good, size);
+    memcpy(img + x.keys2 + empty * 8, good + x.keys2 + occupied * 8, 8);
+    ck_assert_int_eq(bin_parse(img, size, &lm, &err), DS2_ERR_MODEL_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "2-grams where the header says"));
+    /* a partly empty key */
+    memcpy(img, good, size);
+    put32(img, x.keys2 + empty * 8 + 4, 3);
+    ck_assert_int_eq(bin_parse(img, size, &lm, &err), DS2_ERR_MODEL_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "partly empty"));
+    /* a word moved off its vocabulary slot */
+    memcpy(img, good, size);
+    size_t v = 0;
+    while (*(const int32_t *)(good + x.vocab + v * 4) == 0)
+        v++;
+    size_t w = (v + 1) % x.vcap;
+    while (*(const int32_t *)(good + x.vocab + w * 4) != 0)
+        w = (w + 1) % x.vcap;
+    memcpy(img + x.vocab + w * 4, good + x.vocab + v * 4, 4);
+    put32(img, x.vocab + v * 4, 0);
+    st = bin_parse(img, size, &lm, &err);
+    if (st != DS2_OK)
+        ck_assert_msg(strstr(err.msg, "hash slot"), "%s", err.msg);
+    ds2_lm_destroy(lm);
+    free(img);
+    free(good);
+}
+END_TEST
+
+START_TEST(binary_every_truncation_and_corruption)
+{
+    size_t size;
+    unsigned char *good = tiny_binary(&size);
+    for (size_t cut = 0; cut < size; cut++) {
+        struct ds2_lm *lm = NULL;
+        ds2_err err;
+        ck_assert_msg(bin_parse(good, cut, &lm, &err) == DS2_ERR_MODEL_FORMAT,
+                      "cut at %zu accepted", cut);
+        ck_assert_ptr_null(lm);
+    }
+    unsigned char *img = malloc(size);
+    unsigned rng = 14;
+    int ok = 0;
+    for (int trial = 0; trial < 3000; trial++) {
+        memcpy(img, good, size);
+        int flips = 1 + (int)(test_rng_next(&rng) % 3);
+        for (int k = 0; k < flips; k++)
+            img[test_rng_next(&rng) % size] = (unsigned char)test_rng_next(&rng);
+        struct ds2_lm *lm;
+        ds2_err err;
+        ds2_status st = bin_parse(img, size, &lm, &err);
+        ck_assert_msg(st == DS2_OK || st == DS2_ERR_MODEL_FORMAT, "trial %d: status %d", trial, st);
+        if (st == DS2_OK) {
+            /* whatever validated must answer queries */
+            ok++;
+            for (int w = 0; w < lm->n_words; w++) {
+                int32_t ctx[2] = {lm->bos_id, w};
+                ck_assert(isfinite(ds2_lm_log10p(lm, ctx, 2, lm->eos_id)));
+            }
+            ds2_lm_destroy(lm);
+        }
+    }
+    ck_assert_int_lt(ok, 3000); /* the corruption is seen */
+    free(img);
+    free(good);
+}
+END_TEST
+
 static char *write_temp(const char *text)
 {
     char *path = test_write_temp((const unsigned char *)text, strlen(text), ".arpa");
@@ -307,6 +566,9 @@ static Suite *lm_suite(void)
     tcase_add_test(tc, random_corruption_never_crashes);
     tcase_add_test(tc, public_load);
     tcase_add_test(tc, run_with_lm);
+    tcase_add_test(tc, binary_round_trip);
+    tcase_add_test(tc, binary_broken_fields);
+    tcase_add_test(tc, binary_every_truncation_and_corruption);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -433,6 +433,90 @@ START_TEST(chunked_text_spaces_tidy)
 }
 END_TEST
 
+/* ds2_decode on a run's probabilities gives that run's text, score and words, for both decoders
+ * (with the LM), and refuses probabilities of another width, NaN, negative or infinite ones. */
+START_TEST(decode_saved_probabilities)
+{
+    char err[512];
+    ds2_model *m = NULL;
+    ck_assert_msg(ds2_model_load("test/golden/bigru.gguf", NULL, &m, err, sizeof err) == DS2_OK,
+                  "%s", err);
+    ds2_model_info info;
+    ds2_model_get_info(m, &info);
+    ds2_lm *lm = NULL;
+    ck_assert_int_eq(ds2_lm_load("test/golden/tiny.arpa", &lm, err, sizeof err), DS2_OK);
+    ds2_audio a;
+    ck_assert_int_eq(
+        ds2_audio_load("test/golden/speech.wav", info.sample_rate, &a, err, sizeof err), DS2_OK);
+    ds2_session *s = NULL;
+    ck_assert_int_eq(ds2_session_create(m, NULL, &s, NULL, 0), DS2_OK);
+    ds2_utterance u = {a.samples, a.n_samples};
+    for (int dec = 0; dec < 2; dec++) {
+        ds2_run_params rp = ds2_run_default_params();
+        rp.want_probs = 1;
+        rp.want_timestamps = 1;
+        if (dec) {
+            rp.decoder = DS2_DECODER_BEAM;
+            rp.beam_width = 16;
+            rp.lm = lm;
+            rp.alpha = 0.5;
+            rp.beta = 1;
+        }
+        ds2_result r, d;
+        ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &r), DS2_OK);
+        ck_assert_int_gt(r.n_frames, 0);
+        ck_assert_int_eq(ds2_decode(s, r.probs, r.n_frames, r.n_labels, &rp, &d), DS2_OK);
+        ck_assert_str_eq(d.text, r.text);
+        ck_assert(d.score == r.score);
+        ck_assert_ptr_null(d.probs); /* want_probs is ignored */
+        ck_assert_int_eq(d.n_frames, r.n_frames);
+        ck_assert_int_eq(d.n_words, r.n_words);
+        for (int w = 0; w < d.n_words; w++) {
+            ck_assert_str_eq(d.words[w].text, r.words[w].text);
+            ck_assert(d.words[w].start_s == r.words[w].start_s);
+            ck_assert(d.words[w].end_s == r.words[w].end_s);
+        }
+        ds2_result_free(&d);
+        /* bad input: a clear error, the result zeroed */
+        size_t n = (size_t)r.n_frames * r.n_labels;
+        ck_assert_int_eq(ds2_decode(s, r.probs, r.n_frames, r.n_labels - 1, &rp, &d),
+                         DS2_ERR_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(ds2_session_error(s), "probabilities"));
+        ck_assert_ptr_null(d.text);
+        ck_assert_int_eq(ds2_decode(s, NULL, 3, r.n_labels, &rp, &d), DS2_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(ds2_decode(s, r.probs, -1, r.n_labels, &rp, &d), DS2_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(ds2_decode(s, r.probs, r.n_frames, r.n_labels, &rp, NULL),
+                         DS2_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(ds2_decode(NULL, r.probs, r.n_frames, r.n_labels, &rp, &d),
+                         DS2_ERR_INVALID_ARGUMENT);
+        const float bad[] = {NAN, -0.5f, INFINITY};
+        for (int k = 0; k < 3; k++) {
+            float keep = r.probs[n / 2];
+            r.probs[n / 2] = bad[k];
+            ck_assert_int_eq(ds2_decode(s, r.probs, r.n_frames, r.n_labels, &rp, &d),
+                             DS2_ERR_INVALID_ARGUMENT);
+            ck_assert_ptr_nonnull(strstr(ds2_session_error(s), "must be finite and >= 0"));
+            r.probs[n / 2] = keep;
+        }
+        /* no frames: an empty transcript */
+        ck_assert_int_eq(ds2_decode(s, NULL, 0, r.n_labels, &rp, &d), DS2_OK);
+        ck_assert_str_eq(d.text, "");
+        ds2_result_free(&d);
+        if (dec) { /* bad beam parameters as ds2_run names them */
+            rp.beam_width = 0;
+            ck_assert_int_eq(ds2_decode(s, r.probs, r.n_frames, r.n_labels, &rp, &d),
+                             DS2_ERR_INVALID_ARGUMENT);
+            ck_assert_ptr_nonnull(strstr(ds2_session_error(s), "beam_width"));
+        }
+        ds2_result_free(&r);
+    }
+    ds2_session_free(s);
+    ds2_audio_free(&a);
+    ds2_lm_free(lm);
+    ds2_model_free(m);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("session");
@@ -447,6 +531,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, chunked_runs);
     tcase_add_test(tc, chunked_silence_is_skipped);
     tcase_add_test(tc, chunked_text_spaces_tidy);
+    tcase_add_test(tc, decode_saved_probabilities);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -239,22 +239,23 @@ def main():
         (4, 1.0, 40, True, 0.8, 1.5), (16, 1.0, 40, True, 1.2, 0.5), (8, 0.9, 3, True, 0.5, 2.0),
         (32, 1.0, 40, True, 2.0, -0.5), (1, 1.0, 40, True, 0.8, 1.0),
     ]
+    long_settings = settings[1:2] + settings[6:8] + settings[9:10]
     with open(args.out, "w") as f:
         f.write("# golden beams from tools/ctc_beam_reference.py --seed %d (lm %s)\n" % (args.seed, args.lm))
         f.write("labels %d %s\n" % (len(LABELS), " ".join("space" if s == " " else s for s in LABELS)))
-        case = 0
-        for beam_width, cp, topn, use_lm, alpha, beta in settings:
-            for T, peak in ((6, 2.0), (15, 1.5), (30, 2.5)):
-                probs = random_probs(rng, T, len(LABELS), peak)
-                beams = beam_search(probs, LABELS, 0, beam_width, cp, topn, lm if use_lm else None, alpha, beta)
-                f.write("case %d %d %d %d %d %.17g %d %d %.17g %.17g %d\n" % (
-                    case, T, len(LABELS), 0, beam_width, cp, topn, int(use_lm), alpha, beta, len(beams)))
-                f.write("probs " + " ".join("%.9g" % v for v in probs.ravel()) + "\n")
-                for score, ctc, lab, first, last in beams:
-                    f.write("beam %.17g %.17g %d %s\n" % (score, ctc, len(lab), " ".join(
-                        "%d %d %d" % x for x in zip(lab, first, last))))
-                case += 1
-
+        cases = [(st, shape) for st in settings for shape in ((6, 2.0), (15, 1.5), (30, 2.5))]
+        # long utterances with a small beam: the beam is full on most frames, where the C decoder
+        # leaves out candidates that cannot make it (these cases hold it to the full search)
+        cases += [(st, shape) for st in long_settings for shape in ((90, 2.0), (150, 3.0))]
+        for case, ((beam_width, cp, topn, use_lm, alpha, beta), (T, peak)) in enumerate(cases):
+            probs = random_probs(rng, T, len(LABELS), peak)
+            beams = beam_search(probs, LABELS, 0, beam_width, cp, topn, lm if use_lm else None, alpha, beta)
+            f.write("case %d %d %d %d %d %.17g %d %d %.17g %.17g %d\n" % (
+                case, T, len(LABELS), 0, beam_width, cp, topn, int(use_lm), alpha, beta, len(beams)))
+            f.write("probs " + " ".join("%.9g" % v for v in probs.ravel()) + "\n")
+            for score, ctc, lab, first, last in beams:
+                f.write("beam %.17g %.17g %d %s\n" % (score, ctc, len(lab), " ".join(
+                    "%d %d %d" % x for x in zip(lab, first, last))))
 
 if __name__ == "__main__":
     main()

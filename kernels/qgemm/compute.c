@@ -1,5 +1,6 @@
 /* Driver: walks column blocks and row tiles of one quantized product, picking the kernel per
  * tile, and the plain scalar reference of the same contract. */
+#include "cpuinfo.h"
 #include "qgemm/ukernels.h"
 
 /* From this many rows a tile kernel beats gemm's 4-row tiles even below a full 16-row tile (a
@@ -111,6 +112,7 @@ static int compute_impl(const ds2_qgemm_kernels *kt, const ds2_qgemm_weights *w,
             b = reverse ? start - 1 : start + nb;
         }
     }
+    ds2_cpu_clean_upper_state(); /* see cpuinfo.h */
     return 0;
 }
 

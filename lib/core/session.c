@@ -521,6 +521,50 @@ ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_
     return DS2_OK;
 }
 
+ds2_status ds2_decode(ds2_session *s, const float *probs, int n_frames, int n_labels,
+                      const ds2_run_params *params, ds2_result *result)
+{
+    if (!s)
+        return DS2_ERR_INVALID_ARGUMENT;
+    ds2_err err = {""};
+    s->error[0] = '\0';
+    if (!result)
+        return session_fail(s, &err,
+                            ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT, "ds2_decode: result is NULL"));
+    memset(result, 0, sizeof *result);
+    const ds2_model *m = s->model;
+    if (n_frames < 0 || n_frames > (1 << 24) || (!probs && n_frames > 0) ||
+        n_labels != m->file.n_labels)
+        return session_fail(s, &err,
+                            ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
+                                     "ds2_decode: need probabilities [n_frames][%d] (got %d "
+                                     "frames of %d labels%s)",
+                                     m->file.n_labels, n_frames, n_labels,
+                                     probs ? "" : ", NULL probs"));
+    ds2_run_params rp = params ? *params : ds2_run_default_params();
+    ds2_status st = check_decoder(s, &rp, &err);
+    if (st != DS2_OK)
+        return session_fail(s, &err, st);
+    size_t n = (size_t)n_frames * (size_t)n_labels;
+    for (size_t i = 0; i < n; i++)
+        if (!(probs[i] >= 0) || isinf(probs[i]))
+            return session_fail(s, &err,
+                                ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
+                                         "ds2_decode: probability at frame %zu, label %zu is %g "
+                                         "(must be finite and >= 0)",
+                                         i / (size_t)n_labels, i % (size_t)n_labels,
+                                         (double)probs[i]));
+    rp.want_probs = 0;
+    result->n_frames = n_frames;
+    result->n_labels = n_labels;
+    st = decode(s, probs, n_frames, &rp, result, &err);
+    if (st != DS2_OK) {
+        ds2_result_free(result);
+        return session_fail(s, &err, st);
+    }
+    return DS2_OK;
+}
+
 void ds2_result_free(ds2_result *r)
 {
     if (!r)

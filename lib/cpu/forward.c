@@ -11,6 +11,7 @@
 
 #include "base/blas_threads.h"
 #include "cpu/internal.h"
+#include "cpuinfo.h"
 
 static ds2_status check_batch(const ds2_net *net, const ds2_forward_batch *b, ds2_err *err)
 {
@@ -204,5 +205,6 @@ ds2_status cpu_forward(void *session_data, ds2_forward_batch *b, ds2_err *err)
         for (int t = 0; t < s->len_sorted[r]; t++)
             softmax_row(z + ((size_t)t * B + r) * L, p + (size_t)t * L, L);
     }
+    ds2_cpu_clean_upper_state(); /* after the AVX-512 conv kernels and OpenBLAS (cpuinfo.h) */
     return DS2_OK;
 }

@@ -19,6 +19,8 @@ typedef struct node {
     double lm_score; /* alpha * ln P_lm + beta * words of the completed words */
     int32_t ctx[DS2_LM_MAX_ORDER - 1];
     int n_ctx;
+    int space_known;    /* space_score holds the LM score of this prefix + separator */
+    double space_score; /* (scored once, however often the beam tries the separator) */
 } node;
 
 /* A prefix in the beam or a candidate for it. A candidate prefix never in the beam before has no
@@ -29,6 +31,7 @@ typedef struct entry {
     int parent, label; /* when node is -1 */
     double pb, pnb;    /* ln P of the prefix ending in blank / in its last label */
     double lm_score;
+    double total; /* lse(pb, pnb), once the frame's masses are all in */
 } entry;
 
 typedef struct search {
@@ -160,7 +163,7 @@ static int add(search *s, int i, int blank, double v, int t)
         entry *e = next_slot(s);
         if (!e)
             return -1;
-        *e = (entry){i, n->parent, n->label, -INFINITY, -INFINITY, n->lm_score};
+        *e = (entry){i, n->parent, n->label, -INFINITY, -INFINITY, n->lm_score, 0};
         n->next_gen = t;
         n->next_slot = (int)(e - s->next);
     }
@@ -176,8 +179,10 @@ static int add(search *s, int i, int blank, double v, int t)
  * the beam, the mass joins it, and its frames restart if this emission is the likelier story
  * (v beats all the probability it had, which bounds every path that emitted the label earlier),
  * so a label kept in the beam on a faint early emission still starts where it sounds. Otherwise
- * it is a new candidate, scored with the LM if the label completes a word. */
-static int extend(search *s, int parent, int label, double v, int t)
+ * it is a new candidate, scored with the LM if the label completes a word; one scoring below
+ * `floor` cannot make the beam (at least beam_width entries will score above it) and is not
+ * listed, though a known prefix still has its frames restarted as if it were. */
+static int extend(search *s, int parent, int label, double v, int t, double floor)
 {
     if (v == -INFINITY)
         return 0;
@@ -188,27 +193,35 @@ static int extend(search *s, int parent, int label, double v, int t)
             n->first = n->last = t;
         return add(s, i, 0, v, t);
     }
-    double lm_score = s->nodes[parent].lm_score;
+    node *pn = &s->nodes[parent];
+    double lm_score = pn->lm_score;
     if (s->p->lm && label == s->space) {
         if (i >= 0) {
             lm_score = s->nodes[i].lm_score; /* known prefix: its LM state is made */
         } else {
-            node tmp;
-            tmp.parent = parent;
-            tmp.label = label;
-            node_lm(s, &tmp, &s->nodes[parent]);
-            lm_score = tmp.lm_score;
+            if (!pn->space_known) {
+                node tmp;
+                tmp.parent = parent;
+                tmp.label = label;
+                node_lm(s, &tmp, pn);
+                pn->space_score = tmp.lm_score;
+                pn->space_known = 1;
+            }
+            lm_score = pn->space_score;
         }
     }
+    if (i >= 0)
+        s->nodes[i].first = s->nodes[i].last = t; /* a fresh emission */
+    if (v + lm_score < floor)
+        return 0;
     entry *e = next_slot(s);
     if (!e)
         return -1;
     /* a known prefix back in the running (i >= 0) keeps its node: prefixes stay unique */
-    *e = (entry){i, parent, label, -INFINITY, v, lm_score};
+    *e = (entry){i, parent, label, -INFINITY, v, lm_score, 0};
     if (i >= 0) {
         s->nodes[i].next_gen = t;
         s->nodes[i].next_slot = (int)(e - s->next);
-        s->nodes[i].first = s->nodes[i].last = t; /* a fresh emission */
     }
     return 0;
 }
@@ -233,42 +246,60 @@ static int better(const ranked *a, const ranked *b)
     return a->score > b->score || (a->score == b->score && a->index < b->index);
 }
 
+/* Restores the heap r[0..k) (worst at the root) below c. */
+static void sift_down(ranked *r, int k, int c)
+{
+    for (;;) {
+        int w = c, l = 2 * c + 1, rr = l + 1;
+        if (l < k && better(&r[w], &r[l]))
+            w = l;
+        if (rr < k && better(&r[w], &r[rr]))
+            w = rr;
+        if (w == c)
+            return;
+        ranked tmp = r[c];
+        r[c] = r[w];
+        r[w] = tmp;
+        c = w;
+    }
+}
+
 /* Keeps the k best of r[0..n) in r[0..k), best first: a heap of the k best so far with the worst
- * on top, O(n log k), where sorting all B x labels candidates per frame cost most of the
- * search. Returns min(n, k). */
+ * on top, O(n log k), then a heap sort of those (the order is total: score, then index, so any
+ * sort gives the stable sort's order). Returns min(n, k). */
 static int top_k(ranked *r, int n, int k)
 {
-    if (n <= k) {
-        if (n > 1) /* r may be NULL when n is 0 */
-            qsort(r, (size_t)n, sizeof *r, by_score);
-        return n;
-    }
-    /* heap r[0..k) with the worst at the root */
-    for (int i = 1; i < k; i++)
-        for (int c = i; c > 0 && better(&r[(c - 1) / 2], &r[c]); c = (c - 1) / 2) {
-            ranked tmp = r[c];
-            r[c] = r[(c - 1) / 2];
-            r[(c - 1) / 2] = tmp;
+    if (n <= 4 * k) {
+        /* few candidates (the usual case once the beam is full): an insertion sort into the k
+         * best so far, nearly free on input that arrives in almost the beam's order */
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (m == k && !better(&r[i], &r[k - 1]))
+                continue;
+            ranked x = r[i];
+            int j = m < k ? m++ : k - 1;
+            for (; j > 0 && better(&x, &r[j - 1]); j--)
+                r[j] = r[j - 1];
+            r[j] = x;
         }
+        return m;
+    }
+    /* n > k */
+    for (int i = k / 2 - 1; i >= 0; i--)
+        sift_down(r, k, i);
     for (int i = k; i < n; i++) {
         if (!better(&r[i], &r[0]))
             continue;
         r[0] = r[i];
-        for (int c = 0;;) {
-            int w = c, l = 2 * c + 1, rr = l + 1;
-            if (l < k && better(&r[w], &r[l]))
-                w = l;
-            if (rr < k && better(&r[w], &r[rr]))
-                w = rr;
-            if (w == c)
-                break;
-            ranked tmp = r[c];
-            r[c] = r[w];
-            r[w] = tmp;
-            c = w;
-        }
+        sift_down(r, k, 0);
     }
-    qsort(r, (size_t)k, sizeof *r, by_score);
+    /* pop the worst to the back: best first */
+    for (int m = k - 1; m > 0; m--) {
+        ranked tmp = r[0];
+        r[0] = r[m];
+        r[m] = tmp;
+        sift_down(r, m, 0);
+    }
     return k;
 }
 
@@ -410,7 +441,9 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the beam search");
         goto done;
     }
-    beam[0] = (entry){0, -1, -1, 0.0, -INFINITY, 0.0};
+    for (int l = 0; l < L; l++)
+        s.kid[l] = -1;
+    beam[0] = (entry){0, -1, -1, 0.0, -INFINITY, 0.0, 0.0};
     s.nodes[0].alive = -1;
     for (int t = 0; t < T && st == DS2_OK; t++) {
         const float *row = probs + (size_t)t * L;
@@ -425,26 +458,59 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         }
         s.n_next = 0;
         int oom = 0;
+        /* Each beam entry's own next score (blank and repeat) is a lower bound: extensions only
+         * add to it. With a full beam, a new candidate below the lowest of these bounds cannot
+         * make the next beam; the margin covers rounding in the log-sum-exp. */
+        double floor = -INFINITY;
+        if (n_beam == B) {
+            floor = INFINITY;
+            for (int b = 0; b < n_beam; b++) {
+                const entry *e = &beam[b];
+                /* max for log-sum-exp: a bound, without the transcendentals */
+                double own_next = e->total + blank_lp;
+                int own = e->node > 0 ? s.nodes[e->node].label : -1;
+                if (own >= 0 && lnp[own] == lnp[own] && e->pnb + lnp[own] > own_next)
+                    own_next = e->pnb + lnp[own];
+                own_next += s.nodes[e->node].lm_score;
+                if (own_next < floor)
+                    floor = own_next;
+            }
+            floor -= 1e-9 * (1.0 + fabs(floor));
+        }
         for (int b = 0; b < n_beam && !oom; b++) {
             entry e = beam[b];
-            double total = lse(e.pb, e.pnb);
+            double total = e.total;
             int own = e.node > 0 ? s.nodes[e.node].label : -1;
-            for (int l = 0; l < L; l++)
-                s.kid[l] = -1;
             for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
                 s.kid[s.nodes[k].label] = k;
+            /* extend()'s test for a label that completes no word, hoisted */
+            double skip_below = floor - s.nodes[e.node].lm_score;
+            int scored = p->lm ? s.space : -1;
             for (int j = 0; j < n && !oom; j++) {
                 int c = lp[j].label;
                 double v = lnp[c];
                 if (c == blank) {
                     oom |= add(&s, e.node, 1, total + v, t);
-                } else if (c == own) {
-                    oom |= add(&s, e.node, 0, e.pnb + v, t);
-                    oom |= extend(&s, e.node, c, e.pb + v, t);
-                } else {
-                    oom |= extend(&s, e.node, c, total + v, t);
+                    continue;
                 }
+                if (c == own)
+                    oom |= add(&s, e.node, 0, e.pnb + v, t);
+                double val = c == own ? e.pb + v : total + v;
+                if (val == -INFINITY)
+                    continue;
+                if (val < skip_below && c != scored) {
+                    int i = s.kid[c];
+                    if (i < 0)
+                        continue;
+                    if (s.nodes[i].alive != t - 1) {
+                        s.nodes[i].first = s.nodes[i].last = t; /* as extend() does */
+                        continue;
+                    }
+                }
+                oom |= extend(&s, e.node, c, val, t, floor);
             }
+            for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
+                s.kid[s.nodes[k].label] = -1;
             /* the label still sounding extends its last frame: its repeat is likelier than a blank
              * and than a fresh emission of the same label after a blank */
             if (own >= 0 && lnp[own] == lnp[own] && e.pnb > e.pb &&
@@ -465,8 +531,9 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             }
         }
         for (int i = 0; i < s.n_next; i++) {
-            const entry *e = &s.next[i];
-            rank[i] = (ranked){lse(e->pb, e->pnb) + e->lm_score, i};
+            entry *e = &s.next[i];
+            e->total = lse(e->pb, e->pnb);
+            rank[i] = (ranked){e->total + e->lm_score, i};
         }
         n_beam = top_k(rank, s.n_next, B);
         for (int b = 0; b < n_beam && st == DS2_OK; b++) {
@@ -477,7 +544,7 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             else
                 s.nodes[beam[b].node].alive = t;
             if (st == DS2_OK)
-                s.nodes[beam[b].node].alive_total = lse(beam[b].pb, beam[b].pnb);
+                s.nodes[beam[b].node].alive_total = beam[b].total;
         }
     }
     if (st == DS2_OK)

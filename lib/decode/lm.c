@@ -1,6 +1,7 @@
 /* The n-gram model's tables: building them from a reader's entries, and backoff queries. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "decode/lm.h"
 
@@ -87,6 +88,16 @@ void ds2_lm_destroy(struct ds2_lm *lm)
 {
     if (!lm)
         return;
+    if (lm->image) {
+        /* everything but the words array lies in the file image */
+        free(lm->words);
+        if (lm->image_heap)
+            free(lm->image);
+        else
+            munmap(lm->image, lm->image_size);
+        free(lm);
+        return;
+    }
     for (int i = 0; lm->words && i < lm->n_words; i++)
         free(lm->words[i]);
     free(lm->words);
@@ -97,6 +108,16 @@ void ds2_lm_destroy(struct ds2_lm *lm)
         free(lm->table[k].backoff);
     }
     free(lm);
+}
+
+size_t ds2_lm_vocab_hash(const char *word, size_t len)
+{
+    return (size_t)hash_str(word, len);
+}
+
+size_t ds2_lm_ngram_hash(const int32_t *ids, int k)
+{
+    return (size_t)hash_ids(ids, k);
 }
 
 static size_t vocab_slot(const struct ds2_lm *lm, const char *w, size_t len, int *found)
@@ -209,6 +230,13 @@ ds2_status ds2_lm_finish(struct ds2_lm *lm, ds2_err *err)
             return st;
     }
     return DS2_OK;
+}
+
+long ds2_lm_ngram_find(const struct ds2_lm *lm, int k, const int32_t *ids)
+{
+    int found;
+    size_t s = ngram_slot(&lm->table[k], k, ids, &found);
+    return found ? (long)s : -1;
 }
 
 static const float *lookup(const struct ds2_lm *lm, int k, const int32_t *ids, int want_backoff)

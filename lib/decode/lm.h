@@ -29,6 +29,12 @@ struct ds2_lm {
     size_t vocab_mask;
     int unk_id, bos_id, eos_id; /* unk_id added with log10 p = -100 when absent */
     ds2_ngram_table table[DS2_LM_MAX_ORDER + 1];
+    /* A binary LM (format/lmbin.h): the words, vocab_slots and tables point into this file
+     * image (mapped read-only, or a heap copy when `image_heap`); only `words` (the pointer
+     * array) is the LM's own. NULL for an LM built entry by entry. */
+    void *image;
+    size_t image_size;
+    int image_heap;
 };
 
 /* Builder, used by the readers: counts[1..order] sizes the tables. */
@@ -43,6 +49,11 @@ ds2_status ds2_lm_add_ngram(struct ds2_lm *lm, int k, const int32_t *ids, float 
 ds2_status ds2_lm_finish(struct ds2_lm *lm, ds2_err *err);
 void ds2_lm_destroy(struct ds2_lm *lm);
 
+/* Slot of the k-gram ids (k >= 2) in its table, or -1 when absent. */
+long ds2_lm_ngram_find(const struct ds2_lm *lm, int k, const int32_t *ids);
+/* The table hashes, for writers of the binary form. */
+size_t ds2_lm_vocab_hash(const char *word, size_t len);
+size_t ds2_lm_ngram_hash(const int32_t *ids, int k);
 /* Word id of a spelling, or unk_id. */
 int ds2_lm_word_id(const struct ds2_lm *lm, const char *word, size_t len);
 /* log10 P(w | ctx) with ARPA backoff; ctx holds n_ctx word ids, oldest first (only the last

@@ -39,6 +39,11 @@ typedef struct bench_options {
     int gpu_index;
     int max_utterances; /* 0: the whole eval set */
     int fp32_convs;     /* cpu-int8 with fp32 convs (ds2_session_params.fp32_convs) */
+    /* beam search next to greedy (--lm, --beam): decoded with ds2_decode on each utterance's
+     * probabilities; beam.lm is loaded once by the parent and inherited by each child */
+    int beam;
+    const char *lm_path;
+    ds2_run_params beam_params;
     int quiet;
     int progress; /* stderr is a TTY and not quiet */
 } bench_options;
@@ -53,6 +58,11 @@ typedef struct bench_utterance_result {
     long word_errors, ref_words, char_errors, ref_chars;
     double audio_seconds;
     char *hypothesis; /* upper-cased greedy transcript */
+    /* the decoders alone on this utterance's probabilities (ds2_decode), ms */
+    double greedy_decode_ms, beam_decode_ms;
+    /* with options.beam */
+    long beam_word_errors, beam_char_errors;
+    char *beam_hypothesis; /* upper-cased */
 } bench_utterance_result;
 
 typedef struct bench_result {
@@ -65,8 +75,15 @@ typedef struct bench_result {
     int n_utterances;
     double eval_audio_seconds;
     long word_errors, ref_words, char_errors, ref_chars;
-    double wer, cer; /* percent */
+    double wer, cer; /* percent, greedy */
     bench_utterance_result *utterances;
+    /* the decoders' own time per utterance (ds2_decode on the condition's probabilities) */
+    bench_stats greedy_decode, beam_decode;        /* ms per utterance */
+    double greedy_decode_per5s, beam_decode_per5s; /* median ms per 5 s of audio */
+    /* beam search (options.beam) */
+    int beam_ran;
+    long beam_word_errors, beam_char_errors;
+    double beam_wer, beam_cer;
 
     /* latency, batch 1 */
     int n_latency;
@@ -113,10 +130,12 @@ void bench_result_free(bench_result *r);
 typedef struct bench_ratio {
     int valid;
     double wer_delta, cer_delta; /* other - base, percentage points */
-    double latency_speedup;      /* base mean latency / other mean latency */
-    double p99_speedup;          /* base p99 / other p99 */
-    double throughput_ratio;     /* other samples/s / base samples/s (0 if not measured) */
-    double memory_ratio;         /* other peak RSS / base peak RSS */
+    int beam_valid;
+    double beam_wer_delta, beam_cer_delta; /* the same under the beam search */
+    double latency_speedup;                /* base mean latency / other mean latency */
+    double p99_speedup;                    /* base p99 / other p99 */
+    double throughput_ratio; /* other samples/s / base samples/s (0 if not measured) */
+    double memory_ratio;     /* other peak RSS / base peak RSS */
 } bench_ratio;
 
 bench_ratio bench_compare(const bench_result *base, const bench_result *other);

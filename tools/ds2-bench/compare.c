@@ -30,6 +30,11 @@ bench_ratio bench_compare(const bench_result *base, const bench_result *other)
     q.valid = 1;
     q.wer_delta = other->wer - base->wer;
     q.cer_delta = other->cer - base->cer;
+    if (base->beam_ran && other->beam_ran) {
+        q.beam_valid = 1;
+        q.beam_wer_delta = other->beam_wer - base->beam_wer;
+        q.beam_cer_delta = other->beam_cer - base->beam_cer;
+    }
     if (other->latency.mean > 0)
         q.latency_speedup = base->latency.mean / other->latency.mean;
     if (other->latency.p99 > 0)

@@ -42,6 +42,8 @@ static int read_all(int fd, void *buf, size_t n)
     return 0;
 }
 
+static int send_string(int fd, const char *s);
+
 static int send_result(int fd, const bench_result *r)
 {
     if (write_all(fd, r, sizeof *r) != 0)
@@ -55,12 +57,33 @@ static int send_result(int fd, const bench_result *r)
         return -1;
     for (int i = 0; i < r->n_utterances; i++) {
         const bench_utterance_result *u = &r->utterances[i];
-        uint32_t len = u->hypothesis ? (uint32_t)strlen(u->hypothesis) : 0;
-        if (write_all(fd, u, sizeof *u) != 0 || write_all(fd, &len, sizeof len) != 0 ||
-            (len && write_all(fd, u->hypothesis, len) != 0))
+        if (write_all(fd, u, sizeof *u) != 0 || send_string(fd, u->hypothesis) != 0 ||
+            send_string(fd, u->beam_hypothesis) != 0)
             return -1;
     }
     return 0;
+}
+
+/* length, then the bytes; NULL as length 0 */
+static int send_string(int fd, const char *s)
+{
+    uint32_t len = s ? (uint32_t)strlen(s) : 0;
+    return write_all(fd, &len, sizeof len) != 0 || (len && write_all(fd, s, len) != 0) ? -1 : 0;
+}
+
+static char *receive_string(int fd)
+{
+    uint32_t len;
+    if (read_all(fd, &len, sizeof len) != 0)
+        return NULL;
+    char *s = malloc((size_t)len + 1);
+    if (s && len && read_all(fd, s, len) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (s)
+        s[len] = '\0';
+    return s;
 }
 
 static double *read_doubles(int fd, int n)
@@ -101,14 +124,12 @@ static int receive_result(int fd, bench_result *r)
             return -1;
         for (int i = 0; i < n_utt; i++) {
             bench_utterance_result *u = &r->utterances[i];
-            uint32_t len;
-            if (read_all(fd, u, sizeof *u) != 0 || read_all(fd, &len, sizeof len) != 0)
+            if (read_all(fd, u, sizeof *u) != 0)
                 return -1;
-            u->hypothesis = malloc((size_t)len + 1);
+            u->hypothesis = u->beam_hypothesis = NULL;
             r->n_utterances = i + 1;
-            if (!u->hypothesis || (len && read_all(fd, u->hypothesis, len) != 0))
+            if (!(u->hypothesis = receive_string(fd)) || !(u->beam_hypothesis = receive_string(fd)))
                 return -1;
-            u->hypothesis[len] = '\0';
         }
     }
     return 0;
@@ -116,8 +137,10 @@ static int receive_result(int fd, bench_result *r)
 
 void bench_result_free(bench_result *r)
 {
-    for (int i = 0; i < r->n_utterances; i++)
+    for (int i = 0; i < r->n_utterances; i++) {
         free(r->utterances[i].hypothesis);
+        free(r->utterances[i].beam_hypothesis);
+    }
     free(r->utterances);
     free(r->latency_ms);
     free(r->latency_audio_s);

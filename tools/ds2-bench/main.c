@@ -58,6 +58,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "ds2-bench: eval set: %s\n", err);
         return EXIT_FAILURE;
     }
+    /* loaded once, before the children fork: each inherits it */
+    ds2_lm *lm = NULL;
+    if (opts.lm_path) {
+        if (ds2_lm_load(opts.lm_path, &lm, err, sizeof err) != DS2_OK) {
+            fprintf(stderr, "ds2-bench: --lm %s\n", err);
+            ds2_manifest_free(&eval);
+            return EXIT_FAILURE;
+        }
+        opts.beam_params.lm = lm;
+    }
     bench_sysinfo sys;
     sysinfo_collect(&sys);
 
@@ -95,5 +105,6 @@ int main(int argc, char **argv)
     for (int c = 0; c < BENCH_N_CONDITIONS; c++)
         bench_result_free(&results[c]);
     ds2_manifest_free(&eval);
+    ds2_lm_free(lm);
     return any_failed || out_rc != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

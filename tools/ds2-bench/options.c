@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,14 @@ static void usage(FILE *out)
             "      --fp32-convs          cpu-int8 keeps the convs in fp32 (as PyTorch's\n"
             "                            quantize_dynamic does); default: int8 after the first\n"
             "      --gpu-index N         CUDA device ordinal (default 0)\n"
+            "      --lm FILE             also decode with the CTC beam search and this ARPA LM\n"
+            "                            (score = ln P_ctc + A ln P_lm + B words): a second row\n"
+            "                            per condition with its WER/CER; `make bench` passes\n"
+            "                            data/lm-3gram.arpa\n"
+            "      --beam                the beam-search row without --lm (no LM)\n"
+            "      --alpha A, --beta B   LM weight and word bonus (default 0.5, 3: tuned on dev)\n"
+            "      --beam-width W        (default 64)\n"
+            "      --cutoff-top-n N      labels tried per frame (default 40)\n"
             "      --max-utterances N    use only the first N eval utterances (default all)\n"
             "      --json FILE           write every figure and per-trial latency as JSON\n"
             "      --markdown FILE       write the table as Markdown\n"
@@ -52,6 +61,19 @@ static int parse_int(const char *opt, const char *s, int lo, int hi, int *out)
         return -1;
     }
     *out = (int)v;
+    return 0;
+}
+
+/* Parses a finite number; prints an error naming the option otherwise. */
+static int parse_double(const char *opt, const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v)) {
+        fprintf(stderr, "ds2-bench: %s expects a number, got '%s'\n", opt, s);
+        return -1;
+    }
+    *out = v;
     return 0;
 }
 
@@ -100,6 +122,11 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
     o->batch = 8;
     o->cpu_warmup = 3;
     o->gpu_warmup = 10;
+    o->beam_params = ds2_run_default_params();
+    o->beam_params.decoder = DS2_DECODER_BEAM;
+    o->beam_params.beam_width = 64;
+    o->beam_params.alpha = 0.5;
+    o->beam_params.beta = 3;
 
     enum {
         OPT_CPU_WARMUP = 256,
@@ -109,7 +136,13 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
         OPT_JSON,
         OPT_MD,
         OPT_PLOT,
-        OPT_FP32_CONVS
+        OPT_FP32_CONVS,
+        OPT_LM,
+        OPT_BEAM,
+        OPT_ALPHA,
+        OPT_BETA,
+        OPT_BEAM_WIDTH,
+        OPT_TOP_N
     };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
@@ -127,6 +160,12 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
         {"markdown", required_argument, NULL, OPT_MD},
         {"plot", required_argument, NULL, OPT_PLOT},
         {"fp32-convs", no_argument, NULL, OPT_FP32_CONVS},
+        {"lm", required_argument, NULL, OPT_LM},
+        {"beam", no_argument, NULL, OPT_BEAM},
+        {"alpha", required_argument, NULL, OPT_ALPHA},
+        {"beta", required_argument, NULL, OPT_BETA},
+        {"beam-width", required_argument, NULL, OPT_BEAM_WIDTH},
+        {"cutoff-top-n", required_argument, NULL, OPT_TOP_N},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -160,6 +199,25 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
             break;
         case OPT_FP32_CONVS:
             o->fp32_convs = 1;
+            break;
+        case OPT_LM:
+            o->lm_path = optarg;
+            o->beam = 1;
+            break;
+        case OPT_BEAM:
+            o->beam = 1;
+            break;
+        case OPT_ALPHA:
+            rc = parse_double("--alpha", optarg, &o->beam_params.alpha);
+            break;
+        case OPT_BETA:
+            rc = parse_double("--beta", optarg, &o->beam_params.beta);
+            break;
+        case OPT_BEAM_WIDTH:
+            rc = parse_int("--beam-width", optarg, 1, 100000, &o->beam_params.beam_width);
+            break;
+        case OPT_TOP_N:
+            rc = parse_int("--cutoff-top-n", optarg, 1, 100000, &o->beam_params.cutoff_top_n);
             break;
         case OPT_GPU_WARMUP:
             rc = parse_int("--gpu-warmup", optarg, 0, 100000, &o->gpu_warmup);

@@ -22,11 +22,38 @@ void report_settings_line(char *buf, size_t size, const bench_report *rep)
              o->latency_trials, o->throughput_trials, o->batch, o->cpu_warmup, o->gpu_warmup);
 }
 
-static void ratio_line(char *buf, size_t size, const char *label, const bench_ratio *q)
+const char *report_beam_name(const bench_report *rep)
+{
+    return rep->options->lm_path ? "beam+LM" : "beam";
+}
+
+void report_decoder_line(char *buf, size_t size, const bench_report *rep)
+{
+    const bench_options *o = rep->options;
+    int n = snprintf(buf, size,
+                     "dec ms: the decoder alone (ds2_decode on the condition's probabilities, one "
+                     "thread), mean per utterance; latency: ds2_run (forward + greedy)");
+    if (n > 0 && (size_t)n < size && o->beam) {
+        const ds2_run_params *b = &o->beam_params;
+        n += snprintf(buf + n, size - (size_t)n, "; beam width %d, cutoff_top_n %d", b->beam_width,
+                      b->cutoff_top_n);
+        if (n > 0 && (size_t)n < size && o->lm_path)
+            snprintf(buf + n, size - (size_t)n, ", LM %s, alpha %g, beta %g", o->lm_path, b->alpha,
+                     b->beta);
+    }
+}
+
+static void ratio_line(char *buf, size_t size, const char *label, const bench_ratio *q,
+                       const char *beam)
 {
     int n =
-        snprintf(buf, size, "%s: WER %+.2f pts, CER %+.2f pts, latency speed-up %.2fx (p99 %.2fx)",
-                 label, q->wer_delta, q->cer_delta, q->latency_speedup, q->p99_speedup);
+        snprintf(buf, size, "%s: WER %+.2f pts, CER %+.2f pts", label, q->wer_delta, q->cer_delta);
+    if (n > 0 && (size_t)n < size && q->beam_valid)
+        n += snprintf(buf + n, size - (size_t)n, " (%s: WER %+.2f, CER %+.2f)", beam,
+                      q->beam_wer_delta, q->beam_cer_delta);
+    if (n > 0 && (size_t)n < size)
+        n += snprintf(buf + n, size - (size_t)n, ", latency speed-up %.2fx (p99 %.2fx)",
+                      q->latency_speedup, q->p99_speedup);
     if (n > 0 && (size_t)n < size && q->throughput_ratio > 0)
         n += snprintf(buf + n, size - (size_t)n, ", throughput %.2fx", q->throughput_ratio);
     if (n > 0 && (size_t)n < size && q->memory_ratio > 0)
@@ -39,11 +66,11 @@ int report_ratio_lines(char lines[2][512], const bench_report *rep)
     const bench_result *r = rep->results;
     if (bench_ran(rep, BENCH_CPU_FP32) && bench_ran(rep, BENCH_CPU_INT8)) {
         bench_ratio q = bench_compare(&r[BENCH_CPU_FP32], &r[BENCH_CPU_INT8]);
-        ratio_line(lines[k++], 512, "int8 / fp32 (CPU)", &q);
+        ratio_line(lines[k++], 512, "int8 / fp32 (CPU)", &q, report_beam_name(rep));
     }
     if (bench_ran(rep, BENCH_CPU_FP32) && bench_ran(rep, BENCH_GPU_FP32)) {
         bench_ratio q = bench_compare(&r[BENCH_CPU_FP32], &r[BENCH_GPU_FP32]);
-        ratio_line(lines[k++], 512, "GPU / CPU (fp32)", &q);
+        ratio_line(lines[k++], 512, "GPU / CPU (fp32)", &q, report_beam_name(rep));
     }
     return k;
 }

@@ -12,5 +12,9 @@ void report_machine_line(char *buf, size_t size, const bench_report *rep);
 void report_settings_line(char *buf, size_t size, const bench_report *rep);
 /* Ratio lines under the table ("int8 / fp32 (CPU): ..."); returns the number written. */
 int report_ratio_lines(char lines[2][512], const bench_report *rep);
+/* "beam+LM" with --lm, else "beam" */
+const char *report_beam_name(const bench_report *rep);
+/* What "dec ms" and the latency columns time, and the beam search's settings. */
+void report_decoder_line(char *buf, size_t size, const bench_report *rep);
 
 #endif

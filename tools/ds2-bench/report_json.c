@@ -98,6 +98,43 @@ static void json_condition(FILE *f, const bench_report *rep, bench_condition_id 
             "\"ref_chars\": %ld,\n      \"eval_utterances\": %d, \"eval_audio_seconds\": ",
             r->word_errors, r->ref_words, r->char_errors, r->ref_chars, r->n_utterances);
     json_number(f, r->eval_audio_seconds);
+    fputs(",\n      \"decoders\": {\n        \"greedy\": {\"wer\": ", f);
+    json_number(f, r->wer);
+    fputs(", \"cer\": ", f);
+    json_number(f, r->cer);
+    fputs(", \"decode_ms\": ", f);
+    json_stats(f, &r->greedy_decode);
+    fputs(", \"decode_ms_per_5s_median\": ", f);
+    json_number(f, r->greedy_decode_per5s);
+    fputs("}", f);
+    if (r->beam_ran) {
+        const ds2_run_params *b = &rep->options->beam_params;
+        fprintf(f,
+                ",\n        \"beam\": {\"beam_width\": %d, \"cutoff_top_n\": %d, "
+                "\"cutoff_prob\": ",
+                b->beam_width, b->cutoff_top_n);
+        json_number(f, b->cutoff_prob);
+        fputs(", \"lm\": ", f);
+        if (rep->options->lm_path)
+            json_string(f, rep->options->lm_path);
+        else
+            fputs("null", f);
+        fputs(", \"alpha\": ", f);
+        json_number(f, rep->options->lm_path ? b->alpha : 0);
+        fputs(", \"beta\": ", f);
+        json_number(f, rep->options->lm_path ? b->beta : 0);
+        fputs(",\n                 \"wer\": ", f);
+        json_number(f, r->beam_wer);
+        fputs(", \"cer\": ", f);
+        json_number(f, r->beam_cer);
+        fprintf(f, ", \"word_errors\": %ld, \"char_errors\": %ld, \"decode_ms\": ",
+                r->beam_word_errors, r->beam_char_errors);
+        json_stats(f, &r->beam_decode);
+        fputs(", \"decode_ms_per_5s_median\": ", f);
+        json_number(f, r->beam_decode_per5s);
+        fputs("}", f);
+    }
+    fputs("\n      }", f);
     fprintf(f, ",\n      \"latency\": {\n        \"trials\": %d, \"batch\": 1,\n        \"ms\": ",
             r->n_latency);
     json_stats(f, &r->latency);
@@ -129,8 +166,19 @@ static void json_condition(FILE *f, const bench_report *rep, bench_condition_id 
         json_string(f, u->hypothesis);
         fprintf(f,
                 ", \"word_errors\": %ld, \"ref_words\": %ld, \"char_errors\": %ld, "
-                "\"ref_chars\": %ld}",
+                "\"ref_chars\": %ld, \"greedy_decode_ms\": ",
                 u->word_errors, u->ref_words, u->char_errors, u->ref_chars);
+        json_number(f, u->greedy_decode_ms);
+        if (r->beam_ran) {
+            fputs(", \"beam_hypothesis\": ", f);
+            json_string(f, u->beam_hypothesis);
+            fprintf(f,
+                    ", \"beam_word_errors\": %ld, \"beam_char_errors\": %ld, "
+                    "\"beam_decode_ms\": ",
+                    u->beam_word_errors, u->beam_char_errors);
+            json_number(f, u->beam_decode_ms);
+        }
+        fputc('}', f);
     }
     fputs("\n      ]\n    }", f);
 }

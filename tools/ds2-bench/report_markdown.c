@@ -35,9 +35,9 @@ int report_markdown(const char *path, const bench_report *rep, char *error, size
     fprintf(f, "- Settings: %s\n", line);
     if (rep->timestamp)
         fprintf(f, "- Date: %s\n", rep->timestamp);
-    fprintf(f, "\n| condition | WER %% | CER %% | mean ms | p50 ms | p99 ms | RTF | utt/s | "
-               "audio s/s | model MB | peak MB | threads |\n");
-    fprintf(f, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    fprintf(f, "\n| condition | decoder | WER %% | CER %% | dec ms | mean ms | p50 ms | p99 ms | "
+               "RTF | utt/s | audio s/s | model MB | peak MB | threads |\n");
+    fprintf(f, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int c = 0; c < BENCH_N_CONDITIONS; c++) {
         if (!rep->options->enabled[c])
             continue;
@@ -45,17 +45,22 @@ int report_markdown(const char *path, const bench_report *rep, char *error, size
         if (r->outcome != BENCH_RAN) {
             fprintf(f, "| %s | %s: ", bench_conditions[c].name, bench_outcome_name(r->outcome));
             cell_text(f, r->reason);
-            fprintf(f, " | | | | | | | | | | |\n");
+            fprintf(f, " | | | | | | | | | | | | |\n");
             continue;
         }
-        fprintf(f, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.4f | ", bench_conditions[c].name,
-                r->wer, r->cer, r->latency.mean, r->latency.p50, r->latency.p99, r->rtf);
+        fprintf(f, "| %s | greedy | %.2f | %.2f | %.3f | %.2f | %.2f | %.2f | %.4f | ",
+                bench_conditions[c].name, r->wer, r->cer, r->greedy_decode.mean, r->latency.mean,
+                r->latency.p50, r->latency.p99, r->rtf);
         if (r->samples_per_s > 0)
             fprintf(f, "%.2f | %.1f | ", r->samples_per_s, r->audio_s_per_s);
         else
             fprintf(f, "- | - | ");
         fprintf(f, "%.1f | %.1f | %d |\n", (double)rep->model_bytes / 1e6,
                 (double)r->peak_rss_kb / 1024.0, r->n_threads);
+        if (r->beam_ran)
+            fprintf(f, "| %s | %s | %.2f | %.2f | %.3f | | | | | | | | | |\n",
+                    bench_conditions[c].name, report_beam_name(rep), r->beam_wer, r->beam_cer,
+                    r->beam_decode.mean);
     }
     char ratios[2][512];
     int n = report_ratio_lines(ratios, rep);
@@ -63,6 +68,8 @@ int report_markdown(const char *path, const bench_report *rep, char *error, size
         fputc('\n', f);
     for (int i = 0; i < n; i++)
         fprintf(f, "- %s\n", ratios[i]);
+    report_decoder_line(line, sizeof line, rep);
+    fprintf(f, "%s- %s\n", n > 0 ? "" : "\n", line);
     if (fclose(f) != 0) {
         snprintf(error, error_size, "%s: write failed: %s", path, strerror(errno));
         return -1;

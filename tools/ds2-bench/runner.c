@@ -136,6 +136,59 @@ static void run_failed(bench_result *r, ds2_session *s, ds2_status st, const cha
                is_unavailable(st) ? "" : phase, is_unavailable(st) ? "" : ": ", msg);
 }
 
+/* Word and character errors of an upper-cased hypothesis against the reference. */
+static int score(const char *hyp, const char *transcript, long *word_errors, long *ref_words,
+                 long *char_errors, long *ref_chars)
+{
+    char *ref = upcase_dup(transcript);
+    if (!ref)
+        return -1;
+    *word_errors = ds2_word_errors(hyp, ref, ref_words);
+    *char_errors = ds2_char_errors(hyp, ref, ref_chars);
+    free(ref);
+    return *word_errors < 0 || *char_errors < 0 ? -1 : 0;
+}
+
+/* Times ds2_decode on probabilities already computed; *text (upper-cased) when text is not NULL. */
+static ds2_status timed_decode(ds2_session *s, const ds2_result *fw, const ds2_run_params *rp,
+                               double *ms, char **text)
+{
+    ds2_result res;
+    double t0 = now_seconds();
+    ds2_status st = ds2_decode(s, fw->probs, fw->n_frames, fw->n_labels, rp, &res);
+    *ms = (now_seconds() - t0) * 1e3;
+    if (st != DS2_OK)
+        return st;
+    if (text && !(*text = upcase_dup(res.text)))
+        st = DS2_ERR_OUT_OF_MEMORY;
+    ds2_result_free(&res);
+    return st;
+}
+
+/* Summary of per-utterance decode times, and their median scaled to 5 s of audio. */
+static int decode_stats(bench_result *r, int beam, bench_stats *out, double *per5)
+{
+    int n = r->n_utterances;
+    double *x = malloc((size_t)(n ? n : 1) * sizeof *x);
+    double *y = malloc((size_t)(n ? n : 1) * sizeof *y);
+    int rc = x && y ? 0 : -1;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        const bench_utterance_result *u = &r->utterances[i];
+        x[i] = beam ? u->beam_decode_ms : u->greedy_decode_ms;
+        y[i] = u->audio_seconds > 0 ? x[i] * 5.0 / u->audio_seconds : 0;
+    }
+    bench_stats sy;
+    if (rc == 0 && (stats_summarize(x, n, out) != 0 || stats_summarize(y, n, &sy) != 0))
+        rc = -1;
+    if (rc == 0)
+        *per5 = sy.p50;
+    free(x);
+    free(y);
+    return rc;
+}
+
+/* Every utterance at batch 1: the greedy transcript of ds2_run, then the decoders alone
+ * (ds2_decode, timed) on its probabilities: greedy, and the beam search with options.beam. */
 static int measure_accuracy(const bench_options *o, const bench_condition *cond, ds2_session *s,
                             const eval_audio *ea, const ds2_manifest *eval, bench_result *r)
 {
@@ -145,34 +198,43 @@ static int measure_accuracy(const bench_options *o, const bench_condition *cond,
         return -1;
     }
     r->n_utterances = ea->n;
+    r->beam_ran = o->beam;
+    ds2_run_params fw_params = ds2_run_default_params();
+    fw_params.want_probs = 1;
+    const ds2_run_params greedy = ds2_run_default_params();
     progress_state pr;
     progress_begin(&pr, o->progress, cond->name, "accuracy", ea->n);
     for (int i = 0; i < ea->n; i++) {
-        ds2_utterance u;
+        ds2_utterance u = {ea->audio[i].samples, ea->audio[i].n_samples};
         ds2_result res;
-        double dt;
-        ds2_status st = run_once(s, ea, &i, 1, &u, &res, &dt, 1);
+        ds2_status st = ds2_run(s, &u, 1, &fw_params, &res);
+        char phase[64];
+        snprintf(phase, sizeof phase, "ds2_run on eval sample %d", i);
         if (st != DS2_OK) {
             progress_end(&pr);
-            char phase[64];
-            snprintf(phase, sizeof phase, "ds2_run on eval sample %d", i);
             run_failed(r, s, st, phase);
             return -1;
         }
         bench_utterance_result *ur = &r->utterances[i];
         ur->hypothesis = upcase_dup(res.text);
+        st = timed_decode(s, &res, &greedy, &ur->greedy_decode_ms, NULL);
+        if (st == DS2_OK && o->beam) {
+            snprintf(phase, sizeof phase, "ds2_decode (beam) on eval sample %d", i);
+            st = timed_decode(s, &res, &o->beam_params, &ur->beam_decode_ms, &ur->beam_hypothesis);
+        }
         ds2_result_free(&res);
-        char *ref = upcase_dup(eval->entries[i].transcript);
-        if (!ur->hypothesis || !ref) {
-            free(ref);
+        if (st != DS2_OK) {
             progress_end(&pr);
-            set_reason(r, BENCH_FAILED, "out of memory");
+            run_failed(r, s, st, phase);
             return -1;
         }
-        ur->word_errors = ds2_word_errors(ur->hypothesis, ref, &ur->ref_words);
-        ur->char_errors = ds2_char_errors(ur->hypothesis, ref, &ur->ref_chars);
-        free(ref);
-        if (ur->word_errors < 0 || ur->char_errors < 0) {
+        long ignored_words, ignored_chars;
+        if (!ur->hypothesis ||
+            score(ur->hypothesis, eval->entries[i].transcript, &ur->word_errors, &ur->ref_words,
+                  &ur->char_errors, &ur->ref_chars) != 0 ||
+            (o->beam &&
+             score(ur->beam_hypothesis, eval->entries[i].transcript, &ur->beam_word_errors,
+                   &ignored_words, &ur->beam_char_errors, &ignored_chars) != 0)) {
             progress_end(&pr);
             set_reason(r, BENCH_FAILED, "out of memory computing WER/CER");
             return -1;
@@ -182,12 +244,21 @@ static int measure_accuracy(const bench_options *o, const bench_condition *cond,
         r->ref_words += ur->ref_words;
         r->char_errors += ur->char_errors;
         r->ref_chars += ur->ref_chars;
+        r->beam_word_errors += ur->beam_word_errors;
+        r->beam_char_errors += ur->beam_char_errors;
         r->eval_audio_seconds += ur->audio_seconds;
         progress_update(&pr, i + 1);
     }
     progress_end(&pr);
     r->wer = r->ref_words ? 100.0 * (double)r->word_errors / (double)r->ref_words : 0.0;
     r->cer = r->ref_chars ? 100.0 * (double)r->char_errors / (double)r->ref_chars : 0.0;
+    r->beam_wer = r->ref_words ? 100.0 * (double)r->beam_word_errors / (double)r->ref_words : 0.0;
+    r->beam_cer = r->ref_chars ? 100.0 * (double)r->beam_char_errors / (double)r->ref_chars : 0.0;
+    if (decode_stats(r, 0, &r->greedy_decode, &r->greedy_decode_per5s) != 0 ||
+        (o->beam && decode_stats(r, 1, &r->beam_decode, &r->beam_decode_per5s) != 0)) {
+        set_reason(r, BENCH_FAILED, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
