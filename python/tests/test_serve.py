@@ -47,7 +47,7 @@ def service():
         try:
             if _get(base + "/health")[0] == 200:
                 break
-        except OSError:
+        except (OSError, ValueError):  # not listening yet, or the proxy's 404 (no app yet)
             pass
         if time.monotonic() > deadline:
             proc.kill()
