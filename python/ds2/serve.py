@@ -83,13 +83,13 @@ class Transcriber:
                 return _error_status(e), {"error": e.message.replace(path, "request body")}
         finally:
             os.unlink(path)
-        t0 = time.perf_counter()
         try:
             with self.lock:
+                t0 = time.perf_counter()  # the run itself, not the wait for the previous one
                 r = self.session.transcribe(audio)
+                ms = (time.perf_counter() - t0) * 1000
         except ds2.Error as e:
             return _error_status(e), {"error": e.message}
-        ms = (time.perf_counter() - t0) * 1000
         return 200, {"text": r.text,
                      "words": [{"word": w.word, "start": round(w.start_s, 3),
                                 "end": round(w.end_s, 3)} for w in r.words],
