@@ -168,3 +168,23 @@ def test_bad_model_fails_before_ray_starts(tmp_path):
                         "--port", str(_free_port())], cwd=ROOT, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 2 and "no.gguf" in r.stderr
+
+
+def test_replica_class_with_beam_and_lm_without_ray():
+    """ds2.serve.Transcriber's work (no Ray needed): beam + LM as `--decoder beam --lm`."""
+    from ds2.serve import Transcriber
+    lm = os.path.join(ROOT, "data", "lm-3gram.arpa")
+    with open(MODEL, "rb") as f, open(lm, "rb") as g:
+        t = Transcriber(f.read(), lm_bytes=g.read(), max_bytes=MAX_BYTES,
+                        decode={"decoder": "beam", "alpha": 0.5, "beta": 3.0, "beam_width": 16})
+    paths = heldout(4)
+    out = subprocess.run([TRANSCRIBE, "-m", MODEL, "--timestamps", "--decoder", "beam", "--lm", lm,
+                          "--alpha", "0.5", "--beta", "3", "--beam-width", "16", *paths],
+                         check=True, capture_output=True, text=True).stdout
+    ref = {r["file"]: r for r in map(json.loads, out.splitlines())}
+    for p in paths:
+        status, body = t.transcribe_bytes(_file(p))
+        assert status == 200 and body["text"] == ref[p]["text"]
+        assert body["words"] == ref[p]["words"]
+    status, body = t.transcribe_bytes(b"RIFF" + b"\0" * 100)
+    assert status == 400 and "request body" in body["error"]
