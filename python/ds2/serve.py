@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 
+import numpy as np
+
 import ds2
 
 DEFAULT_MAX_BYTES = 32 << 20
@@ -195,7 +197,9 @@ def main(argv=None):
         with ds2.Model(a.model) as m:
             lm = ds2.LanguageModel(a.lm) if a.lm else None
             with m.session(precision=a.precision, threads=a.threads, lm=lm, **decode) as s:
-                s.transcribe(__import__("numpy").ones(m.info.sample_rate, "float32"))
+                # 1 s of noise: runs every option through ds2_run once (bad ones fail here).
+                noise = np.random.default_rng(0).standard_normal(m.info.sample_rate)
+                s.transcribe((0.1 * noise).astype(np.float32))
             if lm:
                 with open(a.lm, "rb") as f:
                     lm_bytes = f.read()
