@@ -150,10 +150,16 @@ test-tsan:
 	@for t in $(TSAN_SUITES); do echo "== tsan $$t"; \
 	  TSAN_OPTIONS=halt_on_error=1:exitcode=66 CK_FORK=no build/tsan/test/$$t || exit 1; done
 
-# The Python package (python/ds2, ctypes) against this build's libds2.so and ds2-transcribe.
+# The Python package (python/ds2, ctypes) against this build's libds2.so and ds2-transcribe, with
+# the interpreter of `scripts/setup-venv.sh ray` (Debian's python3 + PyPI's pinned ray[serve]),
+# so the Ray batch and Serve tests run; DS2_REQUIRE_RAY=1 makes them fail rather than skip.
+# PYTEST_PYTHON=/usr/bin/python3 runs the suite without Ray (those tests then skip).
+PYTEST_PYTHON ?=
 test-python-package: $(BUILD)/libds2.so tools
+	py="$(PYTEST_PYTHON)"; req=0; \
+	if [ -z "$$py" ]; then py=$$(scripts/setup-venv.sh ray | tail -n 1) || exit 1; req=1; fi; \
 	PYTHONPATH=python DS2_LIBRARY=$(BUILD)/libds2.so DS2_BUILD_DIR=$(BUILD) \
-	  /usr/bin/python3 -m pytest -q python/tests
+	  DS2_REQUIRE_RAY=$$req "$$py" -m pytest -q python/tests
 
 test: test-plain test-python test-python-package test-asan test-tsan fuzz-smoke
 

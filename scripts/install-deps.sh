@@ -10,8 +10,12 @@ missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+# Ray (PyPI ray[serve], pinned) in ~/.cache/libds2/venv-ray: the Python package's Ray batch and
+# Serve tests run with that interpreter in `make test`. DS2_NO_RAY=1 skips it (offline).
+[ -n "${DS2_NO_RAY:-}" ] || "$(dirname "$0")/setup-venv.sh" ray >/dev/null

@@ -15,6 +15,7 @@ import os
 import threading
 import weakref
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,8 +23,8 @@ from . import _lib
 from ._convert import convert
 
 __version__ = "0.1.0"
-__all__ = ["Model", "ModelInfo", "Session", "Result", "Error", "Status", "load_audio",
-           "convert", "status_string", "library_path"]
+__all__ = ["Model", "ModelInfo", "Session", "Result", "Word", "LanguageModel", "LmInfo", "Error",
+           "Status", "load_audio", "convert", "status_string", "library_path"]
 
 _ERROR_SIZE = 1024
 _INT_MAX = 2**31 - 1
@@ -152,10 +153,10 @@ class Model:
             raise IndexError(f"label {i} out of range 0..{self.info.n_labels - 1}")
         return s.decode()
 
-    def session(self, precision="fp32", device="cpu", threads=1, fp32_convs=False):
-        """A new Session on this model; see Session."""
+    def session(self, precision="fp32", device="cpu", threads=1, fp32_convs=False, **decode):
+        """A new Session on this model; see Session (decode: its decoder options)."""
         return Session(self, precision=precision, device=device, threads=threads,
-                       fp32_convs=fp32_convs)
+                       fp32_convs=fp32_convs, **decode)
 
     def _ptr(self):
         if self._handle is None:
@@ -191,25 +192,111 @@ class Model:
 
 
 @dataclass(frozen=True)
+class LmInfo:
+    """ds2_lm_info: the n-gram order and counts[k], the number of k-grams (k = 1..order)."""
+    order: int
+    counts: tuple
+
+
+class LanguageModel:
+    """A word n-gram language model (ARPA file) for the beam decoder: ds2_lm_load. Immutable;
+    load it once and pass it to any number of sessions and threads (lm=...). Freed when the
+    last reference goes away, or by close() (refused while a run is using it)."""
+
+    def __init__(self, path):
+        lib = _lib.lib()
+        self._lib = lib
+        self._handle = None
+        self._users = 0  # runs in progress: the C API requires the LM to outlive them
+        self._lock = threading.Lock()
+        self.path = os.fspath(path)
+        err = ctypes.create_string_buffer(_ERROR_SIZE)
+        handle = ctypes.c_void_p()
+        st = lib.ds2_lm_load(_fspath(path), ctypes.byref(handle), err, _ERROR_SIZE)
+        _check(st, err.value.decode(errors="replace"))
+        self._handle = handle
+        ci = _lib.LmInfo()
+        lib.ds2_lm_get_info(handle, ctypes.byref(ci))
+        self.info = LmInfo(order=ci.order, counts=tuple(ci.counts[k] for k in range(ci.order + 1)))
+
+    def _acquire(self):
+        with self._lock:
+            if self._handle is None:
+                raise Error(Status.INVALID_ARGUMENT, "the language model is closed")
+            self._users += 1
+            return self._handle
+
+    def _release(self):
+        with self._lock:
+            self._users -= 1
+
+    def close(self):
+        """Frees the C LM now; refused (ds2.Error) while a transcribe() call is using it."""
+        with self._lock:
+            if self._users:
+                raise Error(Status.INVALID_ARGUMENT,
+                            f"cannot close the language model: {self._users} run(s) using it")
+            if self._handle is not None:
+                self._lib.ds2_lm_free(self._handle)
+                self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_handle", None) is not None:
+            self.close()
+
+    def __repr__(self):
+        return f"ds2.LanguageModel({self.path!r}: order {self.info.order})"
+
+
+class Word(NamedTuple):
+    """One word of a transcript with its time span in seconds (ds2_word): start = first
+    emission frame of its first letter, end = that of its last, times the frame stride."""
+    word: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class Result:
-    """One utterance's output: the greedy CTC transcript and, when asked for, the softmax
-    probabilities as a float32 array of shape (n_frames, n_labels)."""
+    """One utterance's output: the transcript of the chosen decoder, its words with start/end
+    seconds (a tuple of Word; empty when timestamps=False), the decoder's score, and when
+    asked for the softmax probabilities as a float32 array of shape (n_frames, n_labels)."""
     text: str
     n_frames: int
     probs: np.ndarray = None
+    words: tuple = ()
+    score: float = 0.0
 
 
 _PRECISIONS = {"fp32": 0, "int8": 1}
 _DEVICES = {"cpu": 0, "gpu": 1, "cuda": 1}
+_DECODERS = {"greedy": 0, "beam": 1}
+# Decoder options of Session and transcribe(); None means ds2_run_default_params()' value.
+_DECODE_KEYS = ("decoder", "lm", "alpha", "beta", "beam_width", "cutoff_top_n", "cutoff_prob",
+                "timestamps")
 
 
 class Session:
     """Working memory for running a Model with a precision ('fp32' or 'int8'), a device
     ('cpu' or 'gpu') and a CPU thread count. One session runs one call at a time (calls from
     several threads on the same session wait for each other); use one session per thread for
-    parallelism."""
+    parallelism.
 
-    def __init__(self, model, precision="fp32", device="cpu", threads=1, fp32_convs=False):
+    Decoder options, the session's defaults for every transcribe() call (which may override
+    each): decoder='greedy' (default) or 'beam' (CTC prefix beam search); lm, a
+    ds2.LanguageModel for the beam (loaded once, shared); alpha, beta (score = ln P_ctc +
+    alpha ln P_lm + beta words; both 0 by default); beam_width (10), cutoff_top_n (40),
+    cutoff_prob (1.0); timestamps=True fills Result.words (either decoder)."""
+
+    def __init__(self, model, precision="fp32", device="cpu", threads=1, fp32_convs=False,
+                 decoder="greedy", lm=None, alpha=None, beta=None, beam_width=None,
+                 cutoff_top_n=None, cutoff_prob=None, timestamps=True):
         self._handle = None
         if not isinstance(model, Model):
             raise TypeError(f"model must be a ds2.Model, not {type(model).__name__}")
@@ -223,6 +310,10 @@ class Session:
         self.model = model
         self._lib = lib
         self.precision, self.device = precision, device
+        self.decode = dict(decoder=decoder, lm=lm, alpha=alpha, beta=beta, beam_width=beam_width,
+                           cutoff_top_n=cutoff_top_n, cutoff_prob=cutoff_prob,
+                           timestamps=timestamps)
+        self._run_params(self.decode)  # bad options fail here, not at the first transcribe
         # The C session is single-threaded; a lock turns misuse from two threads into waiting
         # instead of a data race. Waiting on it does not hold the GIL.
         self._lock = threading.Lock()
@@ -242,17 +333,51 @@ class Session:
         self._handle = handle
         model._sessions.add(self)
 
-    def transcribe(self, x, probs=False, chunk_seconds=0.0):
+    def transcribe(self, x, probs=False, chunk_seconds=0.0, **decode):
         """Transcribes x: a path (str or os.PathLike) of any audio file libsndfile reads, a
         1-D float32 numpy array of samples at the model's sample rate, or a list of these,
         which runs as one batch (each result equals running it alone).
 
         Returns a Result, or a list of Results for a list. probs=True fills Result.probs.
         chunk_seconds > 0 splits each utterance into chunks carrying the RNN state, as
-        deepspeech.pytorch's transcribe does. Raises ds2.Error on any failure."""
+        deepspeech.pytorch's transcribe does. decode: any of the session's decoder options
+        (decoder, lm, alpha, beta, beam_width, cutoff_top_n, cutoff_prob, timestamps), for
+        this call only. Raises ds2.Error on any failure."""
+        unknown = set(decode) - set(_DECODE_KEYS)
+        if unknown:
+            raise TypeError(f"transcribe() got unexpected keyword argument(s) {sorted(unknown)}")
+        opts = dict(self.decode, **decode)
         if isinstance(x, (list, tuple)):
-            return self._run([self._samples(e) for e in x], probs, chunk_seconds)
-        return self._run([self._samples(x)], probs, chunk_seconds)[0]
+            return self._run([self._samples(e) for e in x], probs, chunk_seconds, opts)
+        return self._run([self._samples(x)], probs, chunk_seconds, opts)[0]
+
+    def _run_params(self, opts, want_probs=False, chunk_seconds=0.0):
+        """ds2_run_params from the options; ranges are ds2_run's to check (its message is the
+        one users see); here only what ctypes cannot carry faithfully is refused."""
+        rp = self._lib.ds2_run_default_params()
+        rp.want_probs = 1 if want_probs else 0
+        rp.want_timestamps = 1 if opts["timestamps"] else 0
+        if opts["decoder"] not in _DECODERS:
+            raise Error(Status.INVALID_ARGUMENT,
+                        f"decoder must be 'greedy' or 'beam', not {opts['decoder']!r}")
+        rp.decoder = _DECODERS[opts["decoder"]]
+        lm = opts["lm"]
+        if lm is not None and not isinstance(lm, LanguageModel):
+            raise TypeError(f"lm must be a ds2.LanguageModel, not {type(lm).__name__}")
+        for k in ("beam_width", "cutoff_top_n"):
+            if opts[k] is not None:
+                setattr(rp, k, _c_int(k, opts[k]))
+        for k, v in (("chunk_seconds", chunk_seconds), ("alpha", opts["alpha"]),
+                     ("beta", opts["beta"]), ("cutoff_prob", opts["cutoff_prob"])):
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                raise Error(Status.INVALID_ARGUMENT, f"{k} must be a number, not {v!r}")
+            try:
+                setattr(rp, k, float(v))
+            except (TypeError, ValueError):
+                raise Error(Status.INVALID_ARGUMENT, f"{k} must be a number, not {v!r}")
+        return rp
 
     def _samples(self, x):
         if isinstance(x, (str, bytes, os.PathLike)):
@@ -269,22 +394,26 @@ class Session:
         raise TypeError("transcribe() takes a path, a float32 numpy array or a list of them, "
                         f"not {type(x).__name__}")
 
-    def _run(self, arrays, want_probs, chunk_seconds):
+    def _run(self, arrays, want_probs, chunk_seconds, opts):
+        rp = self._run_params(opts, want_probs, chunk_seconds)
         if not arrays:
             return []
+        lm = opts["lm"]
+        if lm is None:
+            return self._run_c(arrays, rp, want_probs)
+        rp.lm = lm._acquire()
+        try:
+            return self._run_c(arrays, rp, want_probs)
+        finally:
+            lm._release()
+
+    def _run_c(self, arrays, rp, want_probs):
         lib = self._lib
         n = len(arrays)
         utts = (_lib.Utterance * n)()
         for u, a in zip(utts, arrays):
             u.samples = a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
             u.n_samples = a.size
-        rp = lib.ds2_run_default_params()
-        rp.want_probs = 1 if want_probs else 0
-        try:
-            rp.chunk_seconds = float(chunk_seconds)
-        except (TypeError, ValueError):
-            raise Error(Status.INVALID_ARGUMENT,
-                        f"chunk_seconds must be a number, not {chunk_seconds!r}")
         results = (_lib.Result * n)()
         batch = _c_int("batch size", n)
         with self._lock:
@@ -303,8 +432,11 @@ class Session:
                     # Copied: the C buffer is freed just below.
                     p = np.ctypeslib.as_array(r.probs, shape=(r.n_frames, r.n_labels)).copy() \
                         if r.n_frames else np.zeros((0, r.n_labels), np.float32)
+                words = tuple(Word(w.text.decode(errors="replace"), w.start_s, w.end_s)
+                              for w in (r.words[k] for k in range(r.n_words))) \
+                    if r.words else ()
                 out.append(Result(text=r.text.decode(errors="replace"), n_frames=r.n_frames,
-                                  probs=p))
+                                  probs=p, words=words, score=r.score))
         finally:
             for r in results:
                 lib.ds2_result_free(ctypes.byref(r))

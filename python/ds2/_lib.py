@@ -39,6 +39,10 @@ class SessionParams(ctypes.Structure):
                 ("log_user_data", ctypes.c_void_p)]
 
 
+class LmInfo(ctypes.Structure):
+    _fields_ = [("order", ctypes.c_int), ("counts", ctypes.c_uint64 * 7)]
+
+
 class Utterance(ctypes.Structure):
     _fields_ = [("samples", ctypes.POINTER(ctypes.c_float)), ("n_samples", ctypes.c_size_t)]
 
@@ -67,7 +71,8 @@ class Result(ctypes.Structure):
 
 P = ctypes.POINTER
 _c_void_pp = P(ctypes.c_void_p)
-# name: (restype, argtypes). Handles (ds2_model *, ds2_session *) are opaque void pointers.
+# name: (restype, argtypes). Handles (ds2_model *, ds2_lm *, ds2_session *) are opaque void
+# pointers.
 _SIGNATURES = {
     "ds2_status_string": (ctypes.c_char_p, [ctypes.c_int]),
     "ds2_model_default_params": (ModelParams, []),
@@ -79,6 +84,10 @@ _SIGNATURES = {
     "ds2_audio_load": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_int, P(Audio), ctypes.c_char_p,
                                       ctypes.c_size_t]),
     "ds2_audio_free": (None, [P(Audio)]),
+    "ds2_lm_load": (ctypes.c_int, [ctypes.c_char_p, _c_void_pp, ctypes.c_char_p,
+                                   ctypes.c_size_t]),
+    "ds2_lm_free": (None, [ctypes.c_void_p]),
+    "ds2_lm_get_info": (None, [ctypes.c_void_p, P(LmInfo)]),
     "ds2_session_default_params": (SessionParams, []),
     "ds2_session_create": (ctypes.c_int, [ctypes.c_void_p, P(SessionParams), _c_void_pp,
                                           ctypes.c_char_p, ctypes.c_size_t]),

@@ -37,3 +37,23 @@ def model():
 @pytest.fixture(scope="session")
 def session(model):
     return model.session()
+
+
+def need_ray():
+    """Skips the calling test where `ray` (with Serve) is not importable, or fails it when
+    DS2_REQUIRE_RAY=1 (make test-python-package, whose interpreter has Ray: a skip there would
+    hide that the Ray tests did not run)."""
+    import importlib.util
+    # find_spec, not import: the tests run Ray in subprocesses, and importing ray.serve here
+    # would only cost time and warnings. Serve's own dependencies are checked too.
+    def absent(m):
+        try:
+            return importlib.util.find_spec(m) is None
+        except ImportError:  # ray.serve's parent ray missing
+            return True
+    missing = [m for m in ("ray", "ray.serve", "starlette", "uvicorn") if absent(m)]
+    if missing:
+        if os.environ.get("DS2_REQUIRE_RAY") == "1":
+            pytest.fail(f"DS2_REQUIRE_RAY=1 but not importable: {', '.join(missing)}")
+        pytest.skip(f"ray[serve] not installed (no {', '.join(missing)}); "
+                    "scripts/setup-venv.sh ray")
