@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -202,6 +203,30 @@ START_TEST(public_load)
 }
 END_TEST
 
+/* A FIFO with no writer named as the LM: a plain fopen would block forever; alarm() turns a hang
+ * into a failure. A character device is refused the same way. */
+START_TEST(fifo_refused_promptly)
+{
+    char dir[] = "/tmp/ds2-test-lm-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/lm.arpa", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    alarm(10);
+    ds2_lm *lm = (ds2_lm *)1;
+    char err[256];
+    ck_assert_int_eq(ds2_lm_load(fifo, &lm, err, sizeof err), DS2_ERR_IO);
+    ck_assert_ptr_null(lm);
+    ck_assert_msg(strstr(err, fifo) && strstr(err, "not a regular file") && strstr(err, "FIFO"),
+                  "%s", err);
+    ck_assert_int_eq(ds2_lm_load("/dev/zero", &lm, err, sizeof err), DS2_ERR_IO);
+    ck_assert_msg(strstr(err, "character device"), "%s", err);
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
 static char *write_temp(const char *text)
 {
     char *path = test_write_temp((const unsigned char *)text, strlen(text), ".arpa");
@@ -306,6 +331,7 @@ static Suite *lm_suite(void)
     tcase_add_test(tc, every_truncation_is_refused);
     tcase_add_test(tc, random_corruption_never_crashes);
     tcase_add_test(tc, public_load);
+    tcase_add_test(tc, fifo_refused_promptly);
     tcase_add_test(tc, run_with_lm);
     suite_add_tcase(s, tc);
     return s;

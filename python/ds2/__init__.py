@@ -249,7 +249,9 @@ class Session:
 
         Returns a Result, or a list of Results for a list. probs=True fills Result.probs.
         chunk_seconds > 0 splits each utterance into chunks carrying the RNN state, as
-        deepspeech.pytorch's transcribe does. Raises ds2.Error on any failure."""
+        deepspeech.pytorch's transcribe does; 0 (default) does so in 60 s chunks for an
+        utterance longer than 60 s (DS2_DEFAULT_CHUNK_SECONDS); < 0 never chunks. Raises
+        ds2.Error on any failure."""
         if isinstance(x, (list, tuple)):
             return self._run([self._samples(e) for e in x], probs, chunk_seconds)
         return self._run([self._samples(x)], probs, chunk_seconds)[0]
