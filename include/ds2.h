@@ -235,8 +235,9 @@ DS2_API ds2_status ds2_run(ds2_session *session, const ds2_utterance *utterances
  * model's rate followed by ds2_run on it, bit for bit. A chunked run (chunk_seconds > 0, or by
  * default a file longer than DS2_DEFAULT_CHUNK_SECONDS) reads, decodes and resamples the file
  * piece by piece and holds one chunk of samples at a time, so its memory does not grow with the
- * file's length except for the output: the probabilities the decoder needs (n_labels floats per
- * output frame: 5.8 KB per second of audio for 29 labels at 50 frames/s) and the text. Errors,
+ * file's length except for the output: the text, and what the decoder needs: for greedy
+ * without want_probs each frame's best label (200 bytes per second of audio at 50 frames/s),
+ * else the probabilities (n_labels floats a frame: 5.8 KB a second for 29 labels). Errors,
  * including the file's (the messages ds2_audio_load gives), are in ds2_session_error(). */
 DS2_API ds2_status ds2_run_file(ds2_session *session, const char *path,
                                 const ds2_run_params *params, ds2_result *result);

@@ -244,6 +244,33 @@ static ds2_status finish_result(ds2_session *s, const float *probs, int frames,
     return DS2_OK;
 }
 
+/* Greedy results from each frame's best label (a chunked run that keeps no probabilities): the
+ * text, score and words ds2_ctc_greedy_* give from the probabilities themselves. */
+static ds2_status finish_best(ds2_session *s, const int *best, int frames, double score,
+                              const ds2_run_params *rp, ds2_result *r, ds2_err *err)
+{
+    const ds2_model *m = s->model;
+    const char *const *labels = (const char *const *)m->file.labels;
+    r->n_frames = frames;
+    r->n_labels = m->file.n_labels;
+    r->score = score;
+    r->text =
+        ds2_ctc_greedy_decode_best(best, frames, m->file.n_labels, m->file.blank_index, labels);
+    if (!r->text)
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
+    if (!rp->want_timestamps)
+        return DS2_OK;
+    int *path = NULL, len = 0;
+    if (ds2_ctc_greedy_path_best(best, frames, m->file.n_labels, m->file.blank_index, labels, &path,
+                                 &len))
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
+    int fail = ds2_words_from_path(labels, path, path + len, path + 2 * len, len, frame_seconds(m),
+                                   &r->words, &r->n_words);
+    free(path);
+    return fail ? ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for word timestamps")
+                : DS2_OK;
+}
+
 /* Spectrograms of `batch` sample spans into s->features [batch][F][t_max], then one forward
  * call. Outputs land in s->probs [batch][t_out_max][L]. With flat (batch 1 only), a span whose
  * spectrogram cannot be normalised sets *flat and returns DS2_OK without running the network;
@@ -434,17 +461,16 @@ static int chunk_span(size_t n, size_t i, double chunk_seconds, int rate, size_t
 static int source_chunk(sample_source *src, size_t i, double chunk_seconds, int rate,
                         size_t chunk_len, size_t *start, size_t *len, ds2_status *st, ds2_err *err)
 {
-    size_t at = (size_t)((double)i * chunk_seconds * rate);
-    *st = source_fill(src, at + chunk_len, err);
+    size_t at = (size_t)((double)i * chunk_seconds * rate); /* the start, if the chunk exists */
+    *st = source_drop(src, at, err);
+    if (*st == DS2_OK)
+        *st = source_fill(src, at + chunk_len, err);
     while (*st == DS2_OK && !source_exact(src) &&
            i >= chunk_count(source_known(src), rate, chunk_seconds))
         *st = source_fill(src, source_known(src) + (size_t)rate, err);
     if (*st != DS2_OK)
         return 0;
-    if (!chunk_span(source_known(src), i, chunk_seconds, rate, chunk_len, start, len))
-        return 0;
-    *st = source_drop(src, *start, err);
-    return *st == DS2_OK;
+    return chunk_span(source_known(src), i, chunk_seconds, rate, chunk_len, start, len);
 }
 
 /* Output frames of a chunk of len samples (0 when the convolutions leave none). */
@@ -485,15 +511,21 @@ static ds2_status run_chunked(ds2_session *s, sample_source *src, size_t n_estim
     if (chunk_len == 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "chunk_seconds %g is below one sample",
                         chunk_seconds);
-    /* the output buffer, sized for the length expected (exact in memory), grown if need be */
+    /* The output, sized for the length expected (exact in memory), grown if need be: the
+     * probabilities, or for greedy without want_probs only each frame's best label (4 bytes a
+     * frame instead of 4 per label) and the score summed as ds2_ctc_greedy_path sums it. */
+    const int keep_probs = rp->want_probs || rp->decoder != DS2_DECODER_GREEDY;
+    const size_t per_frame = keep_probs ? n_labels : 1;
     size_t cap_frames = 0, start, len;
     for (size_t i = 0; chunk_span(n_estimate, i, chunk_seconds, rate, chunk_len, &start, &len); i++)
         cap_frames += chunk_frames(m, len);
-    size_t cap = (cap_frames ? cap_frames : 1) * n_labels;
-    float *all = malloc(cap * sizeof(float));
+    size_t cap = (cap_frames ? cap_frames : 1) * per_frame;
+    float *all = keep_probs ? malloc(cap * sizeof(float)) : NULL;
+    int *best = keep_probs ? NULL : malloc(cap * sizeof(int));
     float *state = calloc((size_t)ds2_net_state_floats(&m->file.net), sizeof(float));
+    double score = 0;
     ds2_status st = DS2_OK;
-    if (!all || !state) {
+    if ((!all && !best) || !state) {
         st =
             ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu output frames", cap_frames);
         goto done;
@@ -504,11 +536,20 @@ static ds2_status run_chunked(ds2_session *s, sample_source *src, size_t n_estim
         const size_t frames = chunk_frames(m, len);
         if (frames == 0)
             continue;
-        if ((done_frames + frames) * n_labels > cap &&
-            grow(&all, &cap, (done_frames + frames) * n_labels * 2)) {
-            st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu output frames",
-                          done_frames + frames);
-            break;
+        if ((done_frames + frames) * per_frame > cap) {
+            size_t grown = (done_frames + frames) * per_frame * 2;
+            void *p = keep_probs ? realloc(all, grown * sizeof *all)
+                                 : realloc(best, grown * sizeof *best);
+            if (!p) {
+                st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu output frames",
+                              done_frames + frames);
+                break;
+            }
+            if (keep_probs)
+                all = p;
+            else
+                best = p;
+            cap = grown;
         }
         const float *p = source_at(src, start);
         int lengths[2], t_out_max, flat = 0;
@@ -520,22 +561,36 @@ static ds2_status run_chunked(ds2_session *s, sample_source *src, size_t n_estim
                           lengths[1], frames);
             break;
         }
-        float *dst = all + done_frames * n_labels;
-        if (flat) {
+        if (!keep_probs) {
+            for (size_t t = 0; t < frames; t++) {
+                int b = m->file.blank_index;
+                float pb = 1.0f; /* a skipped chunk's certain blank */
+                if (!flat) {
+                    const float *row = s->probs + t * n_labels;
+                    b = ds2_ctc_argmax(row, (int)n_labels);
+                    pb = row[b];
+                }
+                best[done_frames + t] = b;
+                score += log((double)pb);
+            }
+        } else if (flat) {
+            float *dst = all + done_frames * n_labels;
             memset(dst, 0, frames * n_labels * sizeof(float));
             for (size_t t = 0; t < frames; t++)
                 dst[t * n_labels + (size_t)m->file.blank_index] = 1.0f;
         } else {
-            memcpy(dst, s->probs, frames * n_labels * sizeof(float));
+            memcpy(all + done_frames * n_labels, s->probs, frames * n_labels * sizeof(float));
         }
         done_frames += frames;
     }
     if (st == DS2_OK)
-        st = finish_result(s, all, (int)done_frames, rp, r, err);
+        st = keep_probs ? finish_result(s, all, (int)done_frames, rp, r, err)
+                        : finish_best(s, best, (int)done_frames, score, rp, r, err);
     if (st == DS2_OK)
         tidy_spaces(r->text);
 done:
     free(all);
+    free(best);
     free(state);
     return st;
 }
