@@ -139,6 +139,25 @@ START_TEST(broken_files_are_named)
 }
 END_TEST
 
+/* A NUL byte inside a word (a libFuzzer finding: the word was kept cut short at the NUL, so it no
+ * longer spelled itself) is refused with its line. */
+START_TEST(nul_in_word_is_refused)
+{
+    size_t n = strlen(ORDER2);
+    char *text = malloc(n);
+    memcpy(text, ORDER2, n);
+    char *a = strstr(text, "\tA\t");
+    ck_assert_ptr_nonnull(a);
+    a[1] = '\0';
+    struct ds2_lm *lm = (struct ds2_lm *)1;
+    ds2_err err = {""};
+    ck_assert_int_eq(parse(text, n, &lm, &err), DS2_ERR_MODEL_FORMAT);
+    ck_assert_ptr_null(lm);
+    ck_assert_msg(strstr(err.msg, "line 8") && strstr(err.msg, "NUL"), "%s", err.msg);
+    free(text);
+}
+END_TEST
+
 START_TEST(every_truncation_is_refused)
 {
     size_t n = strlen(ORDER4);
@@ -328,6 +347,7 @@ static Suite *lm_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, valid_orders);
     tcase_add_test(tc, broken_files_are_named);
+    tcase_add_test(tc, nul_in_word_is_refused);
     tcase_add_test(tc, every_truncation_is_refused);
     tcase_add_test(tc, random_corruption_never_crashes);
     tcase_add_test(tc, public_load);

@@ -152,6 +152,9 @@ static ds2_status read_section(cursor *c, struct ds2_lm *lm, int k, ds2_err *err
         ds2_status st;
         if (k == 1) {
             int id;
+            /* a word is kept as a C string: an embedded NUL would cut it short (fuzz finding) */
+            if (memchr(f[1].s, '\0', f[1].len))
+                return bad(c, err, "a word with a NUL byte (not a text file?)");
             st = ds2_lm_add_word(lm, f[1].s, f[1].len, logp, backoff, &id, err);
         } else {
             for (int j = 0; j < k; j++) {
