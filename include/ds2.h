@@ -185,7 +185,7 @@ typedef struct ds2_run_params {
      * as deepspeech.pytorch's transcribe does. 0 (default): the same with chunks of
      * DS2_DEFAULT_CHUNK_SECONDS for an utterance longer than that, a whole run otherwise.
      * < 0: always a whole run, whatever the length (memory then grows with it, by about
-     * 50 MB a minute of audio with the bundled model: 6.3 GB for 2 h, against 80 MB chunked). */
+     * 50 MB a minute of audio with the bundled model: 6.2 GB for 2 h, 76 MB chunked). */
     double chunk_seconds;
     int want_timestamps; /* fill ds2_result.words */
     ds2_decoder decoder; /* default greedy */

@@ -254,6 +254,9 @@ class Session:
         ds2.Error on any failure."""
         if isinstance(x, (list, tuple)):
             return self._run([self._samples(e) for e in x], probs, chunk_seconds)
+        if isinstance(x, (str, bytes, os.PathLike)):
+            # ds2_run_file: the same result; a long file is read chunk by chunk
+            return self._run([x], probs, chunk_seconds, path=True)[0]
         return self._run([self._samples(x)], probs, chunk_seconds)[0]
 
     def _samples(self, x):
@@ -271,15 +274,18 @@ class Session:
         raise TypeError("transcribe() takes a path, a float32 numpy array or a list of them, "
                         f"not {type(x).__name__}")
 
-    def _run(self, arrays, want_probs, chunk_seconds):
+    def _run(self, arrays, want_probs, chunk_seconds, path=False):
         if not arrays:
             return []
         lib = self._lib
         n = len(arrays)
         utts = (_lib.Utterance * n)()
-        for u, a in zip(utts, arrays):
-            u.samples = a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            u.n_samples = a.size
+        if path:
+            c_path = _fspath(arrays[0])
+        else:
+            for u, a in zip(utts, arrays):
+                u.samples = a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+                u.n_samples = a.size
         rp = lib.ds2_run_default_params()
         rp.want_probs = 1 if want_probs else 0
         try:
@@ -293,7 +299,10 @@ class Session:
             if self._handle is None:
                 raise Error(Status.INVALID_ARGUMENT, "the session is closed")
             # `arrays` stays referenced until ds2_run returns: the C side reads their memory.
-            st = lib.ds2_run(self._handle, utts, batch, ctypes.byref(rp), results)
+            if path:
+                st = lib.ds2_run_file(self._handle, c_path, ctypes.byref(rp), results)
+            else:
+                st = lib.ds2_run(self._handle, utts, batch, ctypes.byref(rp), results)
             if st != Status.OK:
                 raise Error(st, (lib.ds2_session_error(self._handle) or b"").decode(
                     errors="replace") or status_string(st))
