@@ -499,7 +499,8 @@ static void tidy_spaces(char *text)
  * cannot be normalised (digital silence, or too short to vary), where upstream would divide by
  * a zero std and emit NaN, is not run: its output frames are certain blanks (probability 1),
  * so it adds no text and the state passes through it unchanged. See ds2_run_params. Only the
- * output probabilities grow with the length; from a stream, one chunk of samples is held. */
+ * output (labels or probabilities) grows with the length; from a stream, one chunk of samples
+ * is held. */
 static ds2_status run_chunked(ds2_session *s, sample_source *src, size_t n_estimate,
                               double chunk_seconds, const ds2_run_params *rp, ds2_result *r,
                               ds2_err *err)
@@ -666,7 +667,8 @@ static ds2_status check_run(ds2_session *s, const ds2_run_params *params, ds2_ru
     *rp = params ? *params : ds2_run_default_params();
     if (!isfinite(rp->chunk_seconds) || rp->chunk_seconds > 1e6)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                        "ds2_run: chunk_seconds %g is not a sane duration", rp->chunk_seconds);
+                        "chunk_seconds %g is not a sane duration (at most 1e6 s)",
+                        rp->chunk_seconds);
     return check_decoder(s, rp, err);
 }
 
@@ -720,6 +722,8 @@ ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_
         for (int b = 0, k = 0; st == DS2_OK && b < batch; b++)
             if (chunking_for(s, rp.chunk_seconds, u[b].n_samples) == 0)
                 results[b] = out[k++];
+        for (int k = 0; st != DS2_OK && out && k < n_whole; k++)
+            ds2_result_free(&out[k]);
         free(whole);
         free(out);
     }
