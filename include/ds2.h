@@ -180,12 +180,20 @@ typedef enum ds2_decoder {
     DS2_DECODER_BEAM,       /* CTC prefix beam search, optionally with a word n-gram LM */
 } ds2_decoder;
 
+/* Utterances longer than this are chunked by default (ds2_run_params.chunk_seconds 0), into
+ * chunks of this length. */
+#define DS2_DEFAULT_CHUNK_SECONDS 60.0
+
 typedef struct ds2_run_params {
-    int want_probs;       /* fill ds2_result.probs */
-    double chunk_seconds; /* > 0: split each utterance into chunks of this length and carry the
-                            RNN state across them, as deepspeech.pytorch's transcribe does */
-    int want_timestamps;  /* fill ds2_result.words */
-    ds2_decoder decoder;  /* default greedy */
+    int want_probs; /* fill ds2_result.probs */
+    /* > 0: split each utterance into chunks of this length and carry the RNN state across them,
+     * as deepspeech.pytorch's transcribe does. 0 (default): the same with chunks of
+     * DS2_DEFAULT_CHUNK_SECONDS for an utterance longer than that, a whole run otherwise.
+     * < 0: always a whole run, whatever the length (memory then grows with it, by about
+     * 50 MB a minute of audio with the bundled model: 6.2 GB for 2 h, 76 MB chunked). */
+    double chunk_seconds;
+    int want_timestamps; /* fill ds2_result.words */
+    ds2_decoder decoder; /* default greedy */
     /* beam only; defaults as deepspeech.pytorch's transcribe (width 10, top-n 40, prob 1) */
     int beam_width;     /* >= 1 */
     int cutoff_top_n;   /* per frame, extend by at most this many labels (>= 1) */
@@ -194,7 +202,7 @@ typedef struct ds2_run_params {
     const ds2_lm *lm;   /* optional; every word in it must be spelled with the model's labels */
     double alpha, beta; /* score = ln P_ctc + alpha ln P_lm + beta * words (with an LM) */
 } ds2_run_params;
-/* Chunked runs (chunk_seconds > 0), where they differ from upstream:
+/* Chunked runs, where they differ from upstream:
  * - A chunk whose spectrogram cannot be normalised (digital silence, or a tail too short to
  *   vary: std 0, where upstream divides by zero and decodes NaN) is not run through the
  *   network. Its output frames are certain blanks (probability 1; so in ds2_result.probs
@@ -235,6 +243,16 @@ DS2_API ds2_status ds2_run(ds2_session *session, const ds2_utterance *utterances
  * model's; every probability must be finite and >= 0 (else DS2_ERR_INVALID_ARGUMENT). */
 DS2_API ds2_status ds2_decode(ds2_session *session, const float *probs, int n_frames, int n_labels,
                               const ds2_run_params *params, ds2_result *result);
+/* One audio file (any format ds2_audio_load reads), with the same result as ds2_audio_load at the
+ * model's rate followed by ds2_run on it, bit for bit. A chunked run (chunk_seconds > 0, or by
+ * default a file longer than DS2_DEFAULT_CHUNK_SECONDS) reads, decodes and resamples the file
+ * piece by piece and holds one chunk of samples at a time, so its memory does not grow with the
+ * file's length except for the output: the text, and what the decoder needs: for greedy
+ * without want_probs each frame's best label (200 bytes per second of audio at 50 frames/s),
+ * else the probabilities (n_labels floats a frame: 5.8 KB a second for 29 labels). Errors,
+ * including the file's (the messages ds2_audio_load gives), are in ds2_session_error(). */
+DS2_API ds2_status ds2_run_file(ds2_session *session, const char *path,
+                                const ds2_run_params *params, ds2_result *result);
 DS2_API void ds2_result_free(ds2_result *result);
 
 #ifdef __cplusplus

@@ -28,6 +28,22 @@ expect "8 kHz stereo" 0 "speech-8k-stereo.wav	" -- $B/ds2-transcribe -m $M test/
 expect "int8" 0 "speech.wav	" -- $B/ds2-transcribe -m $M --precision int8 -t 2 $W
 expect "chunked" 0 "speech.wav	" -- $B/ds2-transcribe -m $M --chunk-seconds 0.5 $W
 expect "probs" 0 "speech.wav	" -- $B/ds2-transcribe -m $M --probs "$T/p" $W
+expect "never chunk" 0 "speech.wav	" -- $B/ds2-transcribe -m $M --chunk-seconds 0 $W
+expect "negative chunk" 2 "chunk-seconds" -- $B/ds2-transcribe -m $M --chunk-seconds -1 $W
+# Default chunking of a file over 60 s (70 s: speech.wav tiled): the same output as 60 s chunks
+# asked for, and other frames than a whole run (--chunk-seconds 0).
+/usr/bin/python3 -c "import wave, numpy as np
+r = wave.open('$W'); x = np.frombuffer(r.readframes(r.getnframes()), '<i2'); rate = r.getframerate()
+y = np.tile(x, 70 * rate // len(x) + 1)[:70 * rate]
+w = wave.open('$T/long.wav', 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)
+w.writeframes(y.tobytes()); w.close()"
+for c in default 60 0; do
+    a=; [ $c = default ] || a="--chunk-seconds $c"
+    expect "70 s, chunks $c" 0 "long.wav	" -- $B/ds2-transcribe -m $M $a --probs "$T/long-$c" "$T/long.wav"
+done
+expect "70 s default = 60 s chunks" 0 "ok" -- /usr/bin/python3 -c "import numpy as np
+d, c, w = (np.load('$T/long-%s/long.npy' % k) for k in ('default', '60', '0'))
+print('ok' if d.tobytes() == c.tobytes() and d.shape[0] == w.shape[0] + 1 else f'{d.shape} {c.shape} {w.shape}')"
 [ -s "$T/p/speech.npy" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL probs: no speech.npy"; }
 expect "missing model" 1 "cannot open model" -- $B/ds2-transcribe -m "$T/nope.gguf" $W
 expect "truncated model" 1 "truncated or corrupt\|outside the file" -- $B/ds2-transcribe -m "$T/truncated.gguf" $W

@@ -391,6 +391,68 @@ START_TEST(fifo_refused_promptly)
 }
 END_TEST
 
+/* The reader behind ds2_audio_load (and ds2_run_file) downmixes and resamples piece by piece:
+ * its samples are exactly those of the whole-signal path (every frame read, channels averaged,
+ * ds2_resample over the whole mono signal), whatever the piece sizes a caller reads in. */
+START_TEST(reader_equals_whole_signal)
+{
+    const char *files[] = {"test/golden/speech-8k-stereo.wav", "test/golden/speech.wav"};
+    const int rates[] = {16000, 22050, 8000};
+    for (int fi = 0; fi < 2; fi++)
+        for (int ri = 0; ri < 3; ri++) {
+            SF_INFO info = {0};
+            SNDFILE *f = sf_open(files[fi], SFM_READ, &info);
+            ck_assert_ptr_nonnull(f);
+            size_t n = (size_t)info.frames, ch = (size_t)info.channels;
+            float *frames = malloc(n * ch * sizeof *frames), *mono = malloc(n * sizeof *mono);
+            ck_assert_int_eq(sf_readf_float(f, frames, info.frames), info.frames);
+            sf_close(f);
+            for (size_t i = 0; i < n; i++) {
+                double sum = 0;
+                for (size_t c = 0; c < ch; c++)
+                    sum += frames[i * ch + c];
+                mono[i] = (float)(sum / (double)ch);
+            }
+            float *want = NULL;
+            size_t n_want = 0;
+            ds2_err err = {{0}};
+            ck_assert_int_eq(
+                ds2_resample(mono, n, info.samplerate, rates[ri], &want, &n_want, &err), DS2_OK);
+            ds2_audio a;
+            char msg[256];
+            ck_assert_int_eq(ds2_audio_load(files[fi], rates[ri], &a, msg, sizeof msg), DS2_OK);
+            ck_assert_uint_eq(a.n_samples, n_want);
+            ck_assert_mem_eq(a.samples, want, n_want * sizeof *want);
+            const size_t pieces[] = {1, 7, 4097, 100000};
+            float *got = malloc((n_want + 1) * sizeof *got);
+            for (int pi = 0; pi < 4; pi++) {
+                ds2_audio_reader *r = NULL;
+                ck_assert_int_eq(ds2_audio_reader_open(files[fi], rates[ri], &r, &err), DS2_OK);
+                size_t total = 0, k;
+                do {
+                    size_t ask = pieces[pi];
+                    if (total + ask > n_want + 1)
+                        ask = n_want + 1 - total;
+                    ck_assert_int_eq(ds2_audio_reader_read(r, got + total, ask, &k, &err), DS2_OK);
+                    total += k;
+                    if (k < ask)
+                        break;
+                } while (total <= n_want);
+                ck_assert_int_eq(ds2_audio_reader_read(r, got, 10, &k, &err), DS2_OK);
+                ck_assert_uint_eq(k, 0); /* ended, and stays so */
+                ds2_audio_reader_close(r);
+                ck_assert_uint_eq(total, n_want);
+                ck_assert_mem_eq(got, want, n_want * sizeof *want);
+            }
+            free(got);
+            ds2_audio_free(&a);
+            free(want);
+            free(mono);
+            free(frames);
+        }
+}
+END_TEST
+
 static Suite *audio_suite(void)
 {
     Suite *s = suite_create("audio");
@@ -405,6 +467,7 @@ static Suite *audio_suite(void)
     tcase_add_test(tc, upsample_8k_sine);
     tcase_add_test(tc, downsample_is_band_limited);
     tcase_add_test(tc, resample_same_rate_copies);
+    tcase_add_test(tc, reader_equals_whole_signal);
     tcase_add_test(tc, empty_file);
     tcase_add_test(tc, text_named_wav);
     tcase_add_test(tc, missing_path);

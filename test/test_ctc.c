@@ -153,6 +153,51 @@ START_TEST(long_transcript_grows_buffer)
 }
 END_TEST
 
+/* From each frame's ds2_ctc_argmax the _best functions decide as the probability ones do: random
+ * frames with ties (values from a set of 4), NaNs and label strings spelled alike. */
+START_TEST(best_labels_decide_the_same)
+{
+    static const char *const labels[] = {"_", "A", "B", "A", " ", "_"};
+    const int n_labels = 6, frames = 4000;
+    float *p = malloc((size_t)frames * n_labels * sizeof *p);
+    int *best = malloc((size_t)frames * sizeof *best);
+    unsigned seed = 7;
+    for (int i = 0; i < frames * n_labels; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        p[i] = (seed >> 28) == 15 ? NAN : (float)((seed >> 24) % 4) * 0.25f;
+    }
+    for (int t = 0; t < frames; t++)
+        best[t] = ds2_ctc_argmax(p + (size_t)t * n_labels, n_labels);
+    for (int blank = 0; blank < 2; blank++) {
+        char *a = ds2_ctc_greedy_decode(p, frames, n_labels, blank, labels);
+        char *b = ds2_ctc_greedy_decode_best(best, frames, n_labels, blank, labels);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_str_eq(a, b);
+        int *pa, *pb, na, nb;
+        double score;
+        ck_assert_int_eq(ds2_ctc_greedy_path(p, frames, n_labels, blank, labels, &pa, &na, &score),
+                         0);
+        ck_assert_int_eq(ds2_ctc_greedy_path_best(best, frames, n_labels, blank, labels, &pb, &nb),
+                         0);
+        ck_assert_int_eq(na, nb);
+        ck_assert_mem_eq(pa, pb, (size_t)na * 3 * sizeof *pa);
+        free(a);
+        free(b);
+        free(pa);
+        free(pb);
+    }
+    best[17] = n_labels; /* out of range */
+    ck_assert_ptr_null(ds2_ctc_greedy_decode_best(best, frames, n_labels, 0, labels));
+    int *path, n;
+    ck_assert_int_eq(ds2_ctc_greedy_path_best(best, frames, n_labels, 0, labels, &path, &n), -1);
+    ck_assert_ptr_null(path);
+    ck_assert_ptr_null(ds2_ctc_greedy_decode_best(NULL, 3, n_labels, 0, labels));
+    free(p);
+    free(best);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     float p[L] = {0};
@@ -182,6 +227,7 @@ static Suite *ctc_suite(void)
     tcase_add_test(tc, multibyte_labels);
     tcase_add_test(tc, equal_label_strings_compare_as_text);
     tcase_add_test(tc, long_transcript_grows_buffer);
+    tcase_add_test(tc, best_labels_decide_the_same);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return s;

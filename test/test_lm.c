@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -137,6 +138,25 @@ START_TEST(broken_files_are_named)
                       "case %zu: '%s' lacks '%s'", i, err.msg, BROKEN[i].want);
         free(text);
     }
+}
+END_TEST
+
+/* A NUL byte inside a word (a libFuzzer finding: the word was kept cut short at the NUL, so it no
+ * longer spelled itself) is refused with its line. */
+START_TEST(nul_in_word_is_refused)
+{
+    size_t n = strlen(ORDER2);
+    char *text = malloc(n);
+    memcpy(text, ORDER2, n);
+    char *a = strstr(text, "\tA\t");
+    ck_assert_ptr_nonnull(a);
+    a[1] = '\0';
+    struct ds2_lm *lm = (struct ds2_lm *)1;
+    ds2_err err = {""};
+    ck_assert_int_eq(parse(text, n, &lm, &err), DS2_ERR_MODEL_FORMAT);
+    ck_assert_ptr_null(lm);
+    ck_assert_msg(strstr(err.msg, "line 8") && strstr(err.msg, "NUL"), "%s", err.msg);
+    free(text);
 }
 END_TEST
 
@@ -461,6 +481,30 @@ START_TEST(binary_every_truncation_and_corruption)
 }
 END_TEST
 
+/* A FIFO with no writer named as the LM: a plain fopen would block forever; alarm() turns a hang
+ * into a failure. A character device is refused the same way. */
+START_TEST(fifo_refused_promptly)
+{
+    char dir[] = "/tmp/ds2-test-lm-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/lm.arpa", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    alarm(10);
+    ds2_lm *lm = (ds2_lm *)1;
+    char err[256];
+    ck_assert_int_eq(ds2_lm_load(fifo, &lm, err, sizeof err), DS2_ERR_IO);
+    ck_assert_ptr_null(lm);
+    ck_assert_msg(strstr(err, fifo) && strstr(err, "not a regular file") && strstr(err, "FIFO"),
+                  "%s", err);
+    ck_assert_int_eq(ds2_lm_load("/dev/zero", &lm, err, sizeof err), DS2_ERR_IO);
+    ck_assert_msg(strstr(err, "character device"), "%s", err);
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
 static char *write_temp(const char *text)
 {
     char *path = test_write_temp((const unsigned char *)text, strlen(text), ".arpa");
@@ -562,9 +606,11 @@ static Suite *lm_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, valid_orders);
     tcase_add_test(tc, broken_files_are_named);
+    tcase_add_test(tc, nul_in_word_is_refused);
     tcase_add_test(tc, every_truncation_is_refused);
     tcase_add_test(tc, random_corruption_never_crashes);
     tcase_add_test(tc, public_load);
+    tcase_add_test(tc, fifo_refused_promptly);
     tcase_add_test(tc, run_with_lm);
     tcase_add_test(tc, binary_round_trip);
     tcase_add_test(tc, binary_broken_fields);

@@ -75,7 +75,9 @@ START_TEST(bad_parameters)
     ck_assert_int_eq(ds2_run(s, &u, 0, NULL, &r), DS2_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ds2_run(s, &u, 1, NULL, NULL), DS2_ERR_INVALID_ARGUMENT);
     ds2_run_params rp = ds2_run_default_params();
-    rp.chunk_seconds = -1;
+    rp.chunk_seconds = 1e7; /* (< 0 is valid: never chunk) */
+    ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &r), DS2_ERR_INVALID_ARGUMENT);
+    rp.chunk_seconds = -INFINITY;
     ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &r), DS2_ERR_INVALID_ARGUMENT);
     rp.chunk_seconds = NAN;
     ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &r), DS2_ERR_INVALID_ARGUMENT);

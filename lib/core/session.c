@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/audio.h"
 #include "core/model_backend.h"
 #include "decode/ctc_beam.h"
 #include "decode/ctc_greedy.h"
@@ -243,6 +244,33 @@ static ds2_status finish_result(ds2_session *s, const float *probs, int frames,
     return DS2_OK;
 }
 
+/* Greedy results from each frame's best label (a chunked run that keeps no probabilities): the
+ * text, score and words ds2_ctc_greedy_* give from the probabilities themselves. */
+static ds2_status finish_best(ds2_session *s, const int *best, int frames, double score,
+                              const ds2_run_params *rp, ds2_result *r, ds2_err *err)
+{
+    const ds2_model *m = s->model;
+    const char *const *labels = (const char *const *)m->file.labels;
+    r->n_frames = frames;
+    r->n_labels = m->file.n_labels;
+    r->score = score;
+    r->text =
+        ds2_ctc_greedy_decode_best(best, frames, m->file.n_labels, m->file.blank_index, labels);
+    if (!r->text)
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
+    if (!rp->want_timestamps)
+        return DS2_OK;
+    int *path = NULL, len = 0;
+    if (ds2_ctc_greedy_path_best(best, frames, m->file.n_labels, m->file.blank_index, labels, &path,
+                                 &len))
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory decoding");
+    int fail = ds2_words_from_path(labels, path, path + len, path + 2 * len, len, frame_seconds(m),
+                                   &r->words, &r->n_words);
+    free(path);
+    return fail ? ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for word timestamps")
+                : DS2_OK;
+}
+
 /* Spectrograms of `batch` sample spans into s->features [batch][F][t_max], then one forward
  * call. Outputs land in s->probs [batch][t_out_max][L]. With flat (batch 1 only), a span whose
  * spectrogram cannot be normalised sets *flat and returns DS2_OK without running the network;
@@ -294,6 +322,8 @@ static ds2_status forward_spans(ds2_session *s, const float *const *samples, con
 static ds2_status run_batch(ds2_session *s, const ds2_utterance *u, int batch,
                             const ds2_run_params *rp, ds2_result *results, ds2_err *err)
 {
+    if (batch < 1)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "empty batch");
     const float **samples = malloc((size_t)batch * sizeof *samples);
     size_t *n = malloc((size_t)batch * sizeof *n);
     int *lengths = malloc((size_t)batch * 2 * sizeof *lengths);
@@ -318,23 +348,129 @@ done:
     return st;
 }
 
-/* Chunk i of an utterance as upstream's get_chunks slices it: [start, start + len). Returns 0
- * past the last chunk, including an empty trailing one (chunk 0 always exists). */
-static int chunk_span(const ds2_utterance *u, size_t i, size_t n_chunks, double chunk_seconds,
-                      int rate, size_t chunk_len, size_t *start, size_t *len)
+/* Where a chunked run's samples come from: an utterance in memory, or a file read piece by piece
+ * (ds2_run_file), of which only the span the current chunk needs is held. */
+typedef struct sample_source {
+    const float *mem; /* in memory: samples [0, n) */
+    ds2_audio_reader *reader;
+    float *buf; /* reader: samples [pos, pos + len) of the stream */
+    size_t cap, pos, len;
+    int eof;  /* reader: the stream has ended (n = pos + len) */
+    size_t n; /* in memory: the length */
+} sample_source;
+
+/* Samples known to exist: the length in memory or once the stream has ended, else a lower
+ * bound. */
+static size_t source_known(const sample_source *src)
 {
-    if (i >= n_chunks)
+    return src->mem ? src->n : src->pos + src->len;
+}
+
+static int source_exact(const sample_source *src)
+{
+    return src->mem || src->eof;
+}
+
+/* Reads until samples [pos, upto) are held or the stream ends. */
+static ds2_status source_fill(sample_source *src, size_t upto, ds2_err *err)
+{
+    while (!source_exact(src) && src->pos + src->len < upto) {
+        if (src->len == src->cap) {
+            /* grown as samples arrive, to no more than the span asked for */
+            size_t want = upto - src->pos, grown = src->cap ? src->cap * 2 : (size_t)1 << 16;
+            if (want < grown)
+                grown = want;
+            if (grow(&src->buf, &src->cap, grown))
+                return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu samples", grown);
+        }
+        size_t ask = src->cap - src->len, got = 0;
+        if (upto - src->pos - src->len < ask)
+            ask = upto - src->pos - src->len;
+        ds2_status st = ds2_audio_reader_read(src->reader, src->buf + src->len, ask, &got, err);
+        if (st != DS2_OK)
+            return st;
+        src->len += got;
+        if (got < ask)
+            src->eof = 1;
+    }
+    return DS2_OK;
+}
+
+/* Forgets samples before `from` (the chunks are read in order), reading past any gap. */
+static ds2_status source_drop(sample_source *src, size_t from, ds2_err *err)
+{
+    if (src->mem || from <= src->pos)
+        return DS2_OK;
+    if (from < src->pos + src->len) {
+        size_t drop = from - src->pos;
+        memmove(src->buf, src->buf + drop, (src->len - drop) * sizeof *src->buf);
+        src->len -= drop;
+        src->pos = from;
+        return DS2_OK;
+    }
+    src->pos += src->len;
+    src->len = 0;
+    while (!src->eof && src->pos < from) {
+        ds2_status st = source_fill(src, from, err);
+        if (st != DS2_OK)
+            return st;
+        size_t drop = src->pos + src->len < from ? src->len : from - src->pos;
+        memmove(src->buf, src->buf + drop, (src->len - drop) * sizeof *src->buf);
+        src->len -= drop;
+        src->pos += drop;
+    }
+    return DS2_OK;
+}
+
+static const float *source_at(const sample_source *src, size_t start)
+{
+    return src->mem ? src->mem + start : src->buf + (start - src->pos);
+}
+
+/* Upstream's get_chunks count: ceil(ceil(n / rate) / chunk_seconds), at least 1. */
+static size_t chunk_count(size_t n, int rate, double chunk_seconds)
+{
+    const size_t total_seconds = (n + (size_t)rate - 1) / (size_t)rate;
+    return total_seconds ? (size_t)ceil((double)total_seconds / chunk_seconds) : 1;
+}
+
+/* Chunk i of an n-sample utterance as upstream's get_chunks slices it: [start, start + len).
+ * Returns 0 past the last chunk, including an empty trailing one (chunk 0 always exists). */
+static int chunk_span(size_t n, size_t i, double chunk_seconds, int rate, size_t chunk_len,
+                      size_t *start, size_t *len)
+{
+    if (i >= chunk_count(n, rate, chunk_seconds))
         return 0;
     *start = (size_t)((double)i * chunk_seconds * rate);
-    if (*start >= u->n_samples) {
+    if (*start >= n) {
         if (i > 0)
             return 0;
         *start = 0;
     }
-    *len = u->n_samples - *start;
+    *len = n - *start;
     if (*len > chunk_len)
         *len = chunk_len;
     return 1;
+}
+
+/* Chunk i of the source, reading what it needs. With a stream whose end is not yet seen the
+ * samples held are a lower bound of the length: the span is read through (so its length is
+ * right) and, should upstream's count say the chunk may not exist for that bound, more is read
+ * until the count or the end decides (an edge of floating-point rounding; the count only grows
+ * with the length). The answer is the one the whole utterance in memory would give. */
+static int source_chunk(sample_source *src, size_t i, double chunk_seconds, int rate,
+                        size_t chunk_len, size_t *start, size_t *len, ds2_status *st, ds2_err *err)
+{
+    size_t at = (size_t)((double)i * chunk_seconds * rate); /* the start, if the chunk exists */
+    *st = source_drop(src, at, err);
+    if (*st == DS2_OK)
+        *st = source_fill(src, at + chunk_len, err);
+    while (*st == DS2_OK && !source_exact(src) &&
+           i >= chunk_count(source_known(src), rate, chunk_seconds))
+        *st = source_fill(src, source_known(src) + (size_t)rate, err);
+    if (*st != DS2_OK)
+        return 0;
+    return chunk_span(source_known(src), i, chunk_seconds, rate, chunk_len, start, len);
 }
 
 /* Output frames of a chunk of len samples (0 when the convolutions leave none). */
@@ -362,39 +498,61 @@ static void tidy_spaces(char *text)
  * Empty trailing chunks (which upstream's arithmetic can produce) are skipped. A chunk that
  * cannot be normalised (digital silence, or too short to vary), where upstream would divide by
  * a zero std and emit NaN, is not run: its output frames are certain blanks (probability 1),
- * so it adds no text and the state passes through it unchanged. See ds2_run_params. */
-static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chunk_seconds,
-                              const ds2_run_params *rp, ds2_result *r, ds2_err *err)
+ * so it adds no text and the state passes through it unchanged. See ds2_run_params. Only the
+ * output (labels or probabilities) grows with the length; from a stream, one chunk of samples
+ * is held. */
+static ds2_status run_chunked(ds2_session *s, sample_source *src, size_t n_estimate,
+                              double chunk_seconds, const ds2_run_params *rp, ds2_result *r,
+                              ds2_err *err)
 {
     const ds2_model *m = s->model;
     const int rate = m->file.spect_config.sample_rate;
     const size_t n_labels = (size_t)m->file.n_labels;
-    const size_t total_seconds = (u->n_samples + (size_t)rate - 1) / (size_t)rate;
-    const size_t n_chunks = total_seconds ? (size_t)ceil((double)total_seconds / chunk_seconds) : 1;
     const size_t chunk_len = (size_t)(chunk_seconds * rate);
     if (chunk_len == 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "chunk_seconds %g is below one sample",
                         chunk_seconds);
-    size_t total_frames = 0, start, len;
-    for (size_t i = 0; chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
-         i++)
-        total_frames += chunk_frames(m, len);
-    float *all = malloc((total_frames ? total_frames : 1) * n_labels * sizeof(float));
+    /* The output, sized for the length expected (exact in memory), grown if need be: the
+     * probabilities, or for greedy without want_probs only each frame's best label (4 bytes a
+     * frame instead of 4 per label) and the score summed as ds2_ctc_greedy_path sums it. */
+    const int keep_probs = rp->want_probs || rp->decoder != DS2_DECODER_GREEDY;
+    const size_t per_frame = keep_probs ? n_labels : 1;
+    size_t cap_frames = 0, start, len;
+    for (size_t i = 0; chunk_span(n_estimate, i, chunk_seconds, rate, chunk_len, &start, &len); i++)
+        cap_frames += chunk_frames(m, len);
+    size_t cap = (cap_frames ? cap_frames : 1) * per_frame;
+    float *all = keep_probs ? malloc(cap * sizeof(float)) : NULL;
+    int *best = keep_probs ? NULL : malloc(cap * sizeof(int));
     float *state = calloc((size_t)ds2_net_state_floats(&m->file.net), sizeof(float));
+    double score = 0;
     ds2_status st = DS2_OK;
-    if (!all || !state) {
-        st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu output frames",
-                      total_frames);
+    if ((!all && !best) || !state) {
+        st =
+            ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu output frames", cap_frames);
         goto done;
     }
     size_t done_frames = 0;
-    for (size_t i = 0;
-         st == DS2_OK && chunk_span(u, i, n_chunks, chunk_seconds, rate, chunk_len, &start, &len);
+    for (size_t i = 0; source_chunk(src, i, chunk_seconds, rate, chunk_len, &start, &len, &st, err);
          i++) {
         const size_t frames = chunk_frames(m, len);
         if (frames == 0)
             continue;
-        const float *p = u->samples + start;
+        if ((done_frames + frames) * per_frame > cap) {
+            size_t grown = (done_frames + frames) * per_frame * 2;
+            void *p = keep_probs ? realloc(all, grown * sizeof *all)
+                                 : realloc(best, grown * sizeof *best);
+            if (!p) {
+                st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for %zu output frames",
+                              done_frames + frames);
+                break;
+            }
+            if (keep_probs)
+                all = p;
+            else
+                best = p;
+            cap = grown;
+        }
+        const float *p = source_at(src, start);
         int lengths[2], t_out_max, flat = 0;
         st = forward_spans(s, &p, &len, 1, state, lengths, lengths + 1, &t_out_max, &flat, err);
         if (st != DS2_OK)
@@ -404,24 +562,48 @@ static ds2_status run_chunked(ds2_session *s, const ds2_utterance *u, double chu
                           lengths[1], frames);
             break;
         }
-        float *dst = all + done_frames * n_labels;
-        if (flat) {
+        if (!keep_probs) {
+            for (size_t t = 0; t < frames; t++) {
+                int b = m->file.blank_index;
+                float pb = 1.0f; /* a skipped chunk's certain blank */
+                if (!flat) {
+                    const float *row = s->probs + t * n_labels;
+                    b = ds2_ctc_argmax(row, (int)n_labels);
+                    pb = row[b];
+                }
+                best[done_frames + t] = b;
+                score += log((double)pb);
+            }
+        } else if (flat) {
+            float *dst = all + done_frames * n_labels;
             memset(dst, 0, frames * n_labels * sizeof(float));
             for (size_t t = 0; t < frames; t++)
                 dst[t * n_labels + (size_t)m->file.blank_index] = 1.0f;
         } else {
-            memcpy(dst, s->probs, frames * n_labels * sizeof(float));
+            memcpy(all + done_frames * n_labels, s->probs, frames * n_labels * sizeof(float));
         }
         done_frames += frames;
     }
     if (st == DS2_OK)
-        st = finish_result(s, all, (int)done_frames, rp, r, err);
+        st = keep_probs ? finish_result(s, all, (int)done_frames, rp, r, err)
+                        : finish_best(s, best, (int)done_frames, score, rp, r, err);
     if (st == DS2_OK)
         tidy_spaces(r->text);
 done:
     free(all);
+    free(best);
     free(state);
     return st;
+}
+
+/* The chunk length a run uses for an utterance of n samples: chunk_seconds when > 0; 0 (whole)
+ * when < 0; by default DS2_DEFAULT_CHUNK_SECONDS when longer than that, else whole. */
+static double chunking_for(const ds2_session *s, double chunk_seconds, size_t n)
+{
+    if (chunk_seconds != 0)
+        return chunk_seconds > 0 ? chunk_seconds : 0;
+    const int rate = s->model->file.spect_config.sample_rate;
+    return n > (size_t)(DS2_DEFAULT_CHUNK_SECONDS * rate) ? DS2_DEFAULT_CHUNK_SECONDS : 0;
 }
 
 /* The LM's words must be spellable with the model's labels (separator and blank excluded), else
@@ -478,6 +660,18 @@ static ds2_status check_decoder(ds2_session *s, const ds2_run_params *rp, ds2_er
     return DS2_OK;
 }
 
+/* Checks shared by ds2_run and ds2_run_file; fills *rp (defaults when params is NULL). */
+static ds2_status check_run(ds2_session *s, const ds2_run_params *params, ds2_run_params *rp,
+                            ds2_err *err)
+{
+    *rp = params ? *params : ds2_run_default_params();
+    if (!isfinite(rp->chunk_seconds) || rp->chunk_seconds > 1e6)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
+                        "chunk_seconds %g is not a sane duration (at most 1e6 s)",
+                        rp->chunk_seconds);
+    return check_decoder(s, rp, err);
+}
+
 ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_run_params *params,
                    ds2_result *results)
 {
@@ -485,19 +679,14 @@ ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_
         return DS2_ERR_INVALID_ARGUMENT;
     ds2_err err = {""};
     s->error[0] = '\0';
-    ds2_run_params rp = params ? *params : ds2_run_default_params();
+    ds2_run_params rp;
     if (!u || !results || batch < 1 || batch > MAX_BATCH)
         return session_fail(
             s, &err,
             ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
                      "ds2_run: need utterances, results and 1 <= batch <= %d (got %d)", MAX_BATCH,
                      batch));
-    if (!isfinite(rp.chunk_seconds) || rp.chunk_seconds < 0 || rp.chunk_seconds > 1e6)
-        return session_fail(s, &err,
-                            ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
-                                     "ds2_run: chunk_seconds %g is not a sane duration",
-                                     rp.chunk_seconds));
-    ds2_status checked = check_decoder(s, &rp, &err);
+    ds2_status checked = check_run(s, params, &rp, &err);
     if (checked != DS2_OK)
         return session_fail(s, &err, checked);
     for (int b = 0; b < batch; b++)
@@ -506,12 +695,37 @@ ds2_status ds2_run(ds2_session *s, const ds2_utterance *u, int batch, const ds2_
                                 ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT,
                                          "ds2_run: utterance %d has NULL samples", b));
     memset(results, 0, (size_t)batch * sizeof *results);
+    /* chunked utterances one by one; the others in one batch, results put back in order */
     ds2_status st = DS2_OK;
-    if (rp.chunk_seconds > 0) {
-        for (int b = 0; b < batch && st == DS2_OK; b++)
-            st = run_chunked(s, &u[b], rp.chunk_seconds, &rp, &results[b], &err);
-    } else {
+    int n_whole = 0;
+    for (int b = 0; b < batch && st == DS2_OK; b++) {
+        double cs = chunking_for(s, rp.chunk_seconds, u[b].n_samples);
+        if (cs > 0) {
+            sample_source src = {.mem = u[b].samples, .n = u[b].n_samples};
+            st = run_chunked(s, &src, u[b].n_samples, cs, &rp, &results[b], &err);
+        } else {
+            n_whole++;
+        }
+    }
+    if (st == DS2_OK && n_whole == batch) {
         st = run_batch(s, u, batch, &rp, results, &err);
+    } else if (st == DS2_OK && n_whole > 0) {
+        ds2_utterance *whole = malloc((size_t)n_whole * sizeof *whole);
+        ds2_result *out = calloc((size_t)n_whole, sizeof *out);
+        if (!whole || !out)
+            st = ds2_fail(&err, DS2_ERR_OUT_OF_MEMORY, "out of memory");
+        for (int b = 0, k = 0; st == DS2_OK && b < batch; b++)
+            if (chunking_for(s, rp.chunk_seconds, u[b].n_samples) == 0)
+                whole[k++] = u[b];
+        if (st == DS2_OK)
+            st = run_batch(s, whole, n_whole, &rp, out, &err);
+        for (int b = 0, k = 0; st == DS2_OK && b < batch; b++)
+            if (chunking_for(s, rp.chunk_seconds, u[b].n_samples) == 0)
+                results[b] = out[k++];
+        for (int k = 0; st != DS2_OK && out && k < n_whole; k++)
+            ds2_result_free(&out[k]);
+        free(whole);
+        free(out);
     }
     if (st != DS2_OK) {
         for (int b = 0; b < batch; b++)
@@ -558,6 +772,63 @@ ds2_status ds2_decode(ds2_session *s, const float *probs, int n_frames, int n_la
     result->n_frames = n_frames;
     result->n_labels = n_labels;
     st = decode(s, probs, n_frames, &rp, result, &err);
+    if (st != DS2_OK) {
+        ds2_result_free(result);
+        return session_fail(s, &err, st);
+    }
+    return DS2_OK;
+}
+
+/* The file through a reader: chunked runs hold one chunk's samples at a time; a whole run (short
+ * file, or chunk_seconds < 0) holds them all, as ds2_audio_load would. To choose by default, up
+ * to DS2_DEFAULT_CHUNK_SECONDS plus one sample is read first. */
+static ds2_status run_file(ds2_session *s, const char *path, const ds2_run_params *rp,
+                           ds2_result *r, ds2_err *err)
+{
+    const int rate = s->model->file.spect_config.sample_rate;
+    sample_source src = {0};
+    ds2_status st = ds2_audio_reader_open(path, rate, &src.reader, err);
+    if (st != DS2_OK)
+        return st;
+    double cs = rp->chunk_seconds > 0 ? rp->chunk_seconds : 0;
+    if (rp->chunk_seconds == 0) {
+        st = source_fill(&src, (size_t)(DS2_DEFAULT_CHUNK_SECONDS * rate) + 1, err);
+        if (st == DS2_OK)
+            cs = chunking_for(s, 0, source_known(&src));
+    }
+    if (st == DS2_OK && cs > 0) {
+        /* the output buffer starts at no more than 10 min's frames: a header may lie */
+        size_t expected = ds2_audio_reader_expected(src.reader);
+        if (expected > (size_t)600 * (size_t)rate)
+            expected = (size_t)600 * (size_t)rate;
+        st = run_chunked(s, &src, expected, cs, rp, r, err);
+    } else if (st == DS2_OK) {
+        st = source_fill(&src, SIZE_MAX, err);
+        ds2_utterance u = {src.buf, src.len};
+        if (st == DS2_OK)
+            st = run_batch(s, &u, 1, rp, r, err);
+    }
+    ds2_audio_reader_close(src.reader);
+    free(src.buf);
+    return st;
+}
+
+ds2_status ds2_run_file(ds2_session *s, const char *path, const ds2_run_params *params,
+                        ds2_result *result)
+{
+    if (!s)
+        return DS2_ERR_INVALID_ARGUMENT;
+    ds2_err err = {""};
+    s->error[0] = '\0';
+    if (!path || !result)
+        return session_fail(s, &err,
+                            ds2_fail(&err, DS2_ERR_INVALID_ARGUMENT, "ds2_run_file: %s is NULL",
+                                     !path ? "path" : "result"));
+    memset(result, 0, sizeof *result);
+    ds2_run_params rp;
+    ds2_status st = check_run(s, params, &rp, &err);
+    if (st == DS2_OK)
+        st = run_file(s, path, &rp, result, &err);
     if (st != DS2_OK) {
         ds2_result_free(result);
         return session_fail(s, &err, st);

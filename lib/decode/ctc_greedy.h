@@ -17,4 +17,16 @@ char *ds2_ctc_greedy_decode(const float *probs, int n_frames, int n_labels, int 
 int ds2_ctc_greedy_path(const float *probs, int n_frames, int n_labels, int blank,
                         const char *const *labels, int **path, int *n, double *score);
 
+/* The first maximal label of one frame's n_labels probabilities (NaN counts as maximal), the
+ * choice both functions above make. */
+int ds2_ctc_argmax(const float *p, int n_labels);
+
+/* The same two decodings from each frame's label as ds2_ctc_argmax chose it (best[T], each in
+ * [0, n_labels)), so a caller that decodes long output piece by piece need not keep the
+ * probabilities; the path's score (sum of ln max p) is then the caller's to add up. */
+char *ds2_ctc_greedy_decode_best(const int *best, int n_frames, int n_labels, int blank,
+                                 const char *const *labels);
+int ds2_ctc_greedy_path_best(const int *best, int n_frames, int n_labels, int blank,
+                             const char *const *labels, int **path, int *n);
+
 #endif

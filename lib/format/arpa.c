@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "base/file.h"
 #include "format/arpa.h"
 
 #define MAX_FILE_BYTES ((size_t)1 << 34) /* 16 GiB: larger is not an LM we mean to hold */
@@ -150,6 +152,9 @@ static ds2_status read_section(cursor *c, struct ds2_lm *lm, int k, ds2_err *err
         ds2_status st;
         if (k == 1) {
             int id;
+            /* a word is kept as a C string: an embedded NUL would cut it short (fuzz finding) */
+            if (memchr(f[1].s, '\0', f[1].len))
+                return bad(c, err, "a word with a NUL byte (not a text file?)");
             st = ds2_lm_add_word(lm, f[1].s, f[1].len, logp, backoff, &id, err);
         } else {
             for (int j = 0; j < k; j++) {
@@ -251,17 +256,24 @@ ds2_status ds2_arpa_parse(const char *text, size_t len, const char *name, struct
 ds2_status ds2_arpa_read(const char *path, struct ds2_lm **out, ds2_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ds2_fail(err, DS2_ERR_IO, "cannot open LM %s: %s", path, strerror(errno));
-    char *buf = NULL;
+    /* never a blocking open: a FIFO (or device) named as the LM is refused, not waited on */
     struct stat sb;
+    int fd = ds2_open_regular(path, "LM", &sb, err);
+    if (fd < 0)
+        return DS2_ERR_IO;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return ds2_fail(err, DS2_ERR_IO, "cannot read LM %s: %s", path, strerror(e));
+    }
+    char *buf = NULL;
     long size = -1;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && fseek(f, 0, SEEK_END) == 0)
+    if (fseek(f, 0, SEEK_END) == 0)
         size = ftell(f);
     ds2_status st = DS2_OK;
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
-        st = ds2_fail(err, DS2_ERR_IO, "cannot read LM %s (not a regular file?)", path);
+        st = ds2_fail(err, DS2_ERR_IO, "cannot read LM %s: %s", path, strerror(errno));
     else if ((unsigned long)size > MAX_FILE_BYTES)
         st = ds2_fail(err, DS2_ERR_MODEL_FORMAT, "LM %s: %ld bytes is beyond 16 GiB", path, size);
     else if (!(buf = malloc((size_t)size + 1)))

@@ -340,7 +340,10 @@ class Session:
 
         Returns a Result, or a list of Results for a list. probs=True fills Result.probs.
         chunk_seconds > 0 splits each utterance into chunks carrying the RNN state, as
-        deepspeech.pytorch's transcribe does. decode: any of the session's decoder options
+        deepspeech.pytorch's transcribe does; 0 (default) does so in 60 s chunks for an
+        utterance longer than 60 s (DS2_DEFAULT_CHUNK_SECONDS); < 0 never chunks. A single path
+        runs through ds2_run_file (the same result; a long file is read chunk by chunk). decode:
+        any of the session's decoder options
         (decoder, lm, alpha, beta, beam_width, cutoff_top_n, cutoff_prob, timestamps), for
         this call only. Raises ds2.Error on any failure."""
         unknown = set(decode) - set(_DECODE_KEYS)
@@ -349,6 +352,8 @@ class Session:
         opts = dict(self.decode, **decode)
         if isinstance(x, (list, tuple)):
             return self._run([self._samples(e) for e in x], probs, chunk_seconds, opts)
+        if isinstance(x, (str, bytes, os.PathLike)):
+            return self._run([x], probs, chunk_seconds, opts, path=True)[0]
         return self._run([self._samples(x)], probs, chunk_seconds, opts)[0]
 
     def _run_params(self, opts, want_probs=False, chunk_seconds=0.0):
@@ -394,33 +399,39 @@ class Session:
         raise TypeError("transcribe() takes a path, a float32 numpy array or a list of them, "
                         f"not {type(x).__name__}")
 
-    def _run(self, arrays, want_probs, chunk_seconds, opts):
+    def _run(self, arrays, want_probs, chunk_seconds, opts, path=False):
         rp = self._run_params(opts, want_probs, chunk_seconds)
         if not arrays:
             return []
         lm = opts["lm"]
         if lm is None:
-            return self._run_c(arrays, rp, want_probs)
+            return self._run_c(arrays, rp, want_probs, path)
         rp.lm = lm._acquire()
         try:
-            return self._run_c(arrays, rp, want_probs)
+            return self._run_c(arrays, rp, want_probs, path)
         finally:
             lm._release()
 
-    def _run_c(self, arrays, rp, want_probs):
+    def _run_c(self, arrays, rp, want_probs, path=False):
         lib = self._lib
         n = len(arrays)
         utts = (_lib.Utterance * n)()
-        for u, a in zip(utts, arrays):
-            u.samples = a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            u.n_samples = a.size
+        if path:
+            c_path = _fspath(arrays[0])
+        else:
+            for u, a in zip(utts, arrays):
+                u.samples = a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+                u.n_samples = a.size
         results = (_lib.Result * n)()
         batch = _c_int("batch size", n)
         with self._lock:
             if self._handle is None:
                 raise Error(Status.INVALID_ARGUMENT, "the session is closed")
             # `arrays` stays referenced until ds2_run returns: the C side reads their memory.
-            st = lib.ds2_run(self._handle, utts, batch, ctypes.byref(rp), results)
+            if path:
+                st = lib.ds2_run_file(self._handle, c_path, ctypes.byref(rp), results)
+            else:
+                st = lib.ds2_run(self._handle, utts, batch, ctypes.byref(rp), results)
             if st != Status.OK:
                 raise Error(st, (lib.ds2_session_error(self._handle) or b"").decode(
                     errors="replace") or status_string(st))

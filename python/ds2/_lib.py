@@ -96,6 +96,7 @@ _SIGNATURES = {
     "ds2_run_default_params": (RunParams, []),
     "ds2_run": (ctypes.c_int, [ctypes.c_void_p, P(Utterance), ctypes.c_int, P(RunParams),
                                P(Result)]),
+    "ds2_run_file": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, P(RunParams), P(Result)]),
     "ds2_result_free": (None, [P(Result)]),
 }
 

@@ -27,8 +27,10 @@ static void usage(FILE *f)
         "                    \"words\": [{\"word\", \"start\", \"end\"} (seconds)]}\n"
         "  --probs DIR       write each file's softmax output (frames x labels, float32)\n"
         "                    as DIR/<basename without extension>.npy\n"
-        "  --chunk-seconds S split long audio into S-second chunks, carrying the RNN state\n"
-        "                    (as deepspeech.pytorch's transcribe does)\n"
+        "  --chunk-seconds S split the audio into S-second chunks, carrying the RNN state\n"
+        "                    (as deepspeech.pytorch's transcribe does). Default: files longer\n"
+        "                    than 60 s in 60 s chunks, read piece by piece (memory does not\n"
+        "                    grow with the length); 0: never chunk (memory grows ~50 MB/min)\n"
         "  --fp32-convs      int8: keep the convs in fp32 (as PyTorch's quantize_dynamic)\n");
 }
 
@@ -166,10 +168,13 @@ int main(int argc, char **argv)
             break;
         case 'c':
             rp.chunk_seconds = strtod(optarg, &end);
-            if (*end || !(rp.chunk_seconds > 0 && rp.chunk_seconds < 1e6)) {
-                fprintf(stderr, "ds2-transcribe: --chunk-seconds must be a positive number\n");
+            if (!*optarg || *end || !(rp.chunk_seconds >= 0 && rp.chunk_seconds < 1e6)) {
+                fprintf(stderr, "ds2-transcribe: --chunk-seconds must be 0 (never chunk) or a "
+                                "positive number\n");
                 return 2;
             }
+            if (rp.chunk_seconds == 0)
+                rp.chunk_seconds = -1; /* the API's "never" */
             break;
         case 'P':
             probs_dir = optarg;
@@ -248,8 +253,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "ds2-transcribe: %s\n", err);
         return 1;
     }
-    ds2_model_info info;
-    ds2_model_get_info(model, &info);
     ds2_lm *lm = NULL;
     if (lm_path) {
         if (rp.decoder != DS2_DECODER_BEAM) {
@@ -277,18 +280,15 @@ int main(int argc, char **argv)
     }
     int failures = 0;
     for (int i = optind; i < argc; i++) {
-        ds2_audio audio;
-        st = ds2_audio_load(argv[i], info.sample_rate, &audio, err, sizeof err);
-        if (st != DS2_OK) {
-            fprintf(stderr, "ds2-transcribe: %s\n", err);
-            failures++;
-            continue;
-        }
-        ds2_utterance u = {audio.samples, audio.n_samples};
         ds2_result r;
-        st = ds2_run(session, &u, 1, &rp, &r);
+        st = ds2_run_file(session, argv[i], &rp, &r);
         if (st != DS2_OK) {
-            fprintf(stderr, "ds2-transcribe: %s: %s\n", argv[i], ds2_session_error(session));
+            /* the audio reader's messages name the file already */
+            const char *msg = ds2_session_error(session);
+            if (strstr(msg, argv[i]))
+                fprintf(stderr, "ds2-transcribe: %s\n", msg);
+            else
+                fprintf(stderr, "ds2-transcribe: %s: %s\n", argv[i], msg);
             failures++;
         } else {
             if (rp.want_timestamps)
@@ -299,7 +299,6 @@ int main(int argc, char **argv)
                 failures++;
             ds2_result_free(&r);
         }
-        ds2_audio_free(&audio);
     }
     ds2_session_free(session);
     ds2_lm_free(lm);
