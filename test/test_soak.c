@@ -5,6 +5,7 @@
  * `make test`; DS2_SOAK_RUNS=1000 build/test/test_soak is the long one (8 threads × 1000).
  */
 #include <check.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,12 +125,18 @@ START_TEST(shared_model_many_threads)
     }
     const char *env = getenv("DS2_SOAK_RUNS");
     const int total = env ? atoi(env) : 12;
-    /* warm-up round, then the measured ones: RSS after the last must stay near the first */
-    s.runs = total < 4 ? total : 4;
+    /* a warm-up round as long as the measured one, then the measured one: RSS after it must stay
+     * near RSS after the warm-up */
+    s.runs = total;
     run_round(&s);
+    /* malloc_trim: give glibc's free arena pages back first, so RSS is what is still in use —
+     * how many per-thread arenas the rounds' threads happened to spread over (it varies with
+     * the machine's load) is not a leak */
+    malloc_trim(0);
     const long rss0 = rss_kb();
     s.runs = total;
     run_round(&s);
+    malloc_trim(0);
     const long rss1 = rss_kb();
     printf(
         "soak: %d threads x %d runs (+ warm-up): %d mismatches, %d failures, RSS %ld -> %ld kB\n",
@@ -140,7 +147,11 @@ START_TEST(shared_model_many_threads)
     /* ASan's quarantine keeps freed memory resident on purpose: RSS says nothing here. */
     (void)rss0, (void)rss1;
 #else
-    ck_assert_msg(rss1 < rss0 + 32 * 1024, "RSS grew from %ld to %ld kB", rss0, rss1);
+    /* Beyond the warm-up, RSS still moves with how many threads (8 workers and their sessions'
+     * pools) happen to be alive at once: glibc keeps up to 40 MiB of exited threads' stacks
+     * cached for reuse. Seen on a loaded 2-core machine: +10 to +33 MB, with or without a leak
+     * elsewhere; a leak of a run's buffers grows with the run count instead. */
+    ck_assert_msg(rss1 < rss0 + 48 * 1024, "RSS grew from %ld to %ld kB", rss0, rss1);
 #endif
     for (int int8 = 0; int8 < 2; int8++)
         for (int k = 0; k < N_UTT; k++)
