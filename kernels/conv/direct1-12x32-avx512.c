@@ -5,11 +5,11 @@
  * tile of a frame is shifted back to end at f_out and overlaps the previous one: the overlapped
  * bins are computed again identically, which beats a narrower remainder tile.
  */
-#include <immintrin.h>
+#include "conv/tile-store-avx512.h"
 
 #include "conv/direct1.h"
 
-#define MR 12
+#define MR DS2_CONV_TILE_MR_AVX512
 
 static inline __attribute__((always_inline)) void tile(const ds2_conv_direct1_geom *g,
                                                        const float *x, const float *w,
@@ -39,26 +39,8 @@ static inline __attribute__((always_inline)) void tile(const ds2_conv_direct1_ge
             }
         }
     }
-    float tmp[MR][32];
-    const __m512 lo = _mm512_set1_ps(g->lo), hi = _mm512_set1_ps(g->hi);
-#pragma GCC unroll 2
-    for (int v = 0; v < nv; v++) {
-        const __m512 b = _mm512_loadu_ps(bias + co0 + 16 * v);
-#pragma GCC unroll 12
-        for (int j = 0; j < mr; j++) {
-            /* as the reference's v < lo ? lo : v, then v > hi ? hi : v: max/min return their
-             * second operand when the two compare equal or either is NaN */
-            __m512 r = _mm512_add_ps(acc[j][v], b);
-            r = _mm512_max_ps(lo, r);
-            r = _mm512_min_ps(hi, r);
-            _mm512_storeu_ps(&tmp[j][16 * v], r);
-        }
-    }
-    for (int c = 0; c < 16 * nv; c++) {
-        float *o = out + (size_t)(co0 + c) * g->ld_c + f0;
-        for (int j = 0; j < mr; j++)
-            o[j] = tmp[j][c];
-    }
+    ds2_conv_store_tile_avx512(acc, mr, nv, bias + co0, g->lo, g->hi,
+                               out + (size_t)co0 * g->ld_c + f0, g->ld_c);
 }
 
 void ds2_conv_direct1_ukernel_12x32__avx512(const ds2_conv_direct1_geom *g, const float *x,

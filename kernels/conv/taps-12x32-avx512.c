@@ -6,11 +6,11 @@
  * L2. The last tile of the positions is shifted back to end at n and overlaps the previous one
  * (recomputed identically).
  */
-#include <immintrin.h>
+#include "conv/tile-store-avx512.h"
 
 #include "conv/taps.h"
 
-#define MR 12
+#define MR DS2_CONV_TILE_MR_AVX512
 
 static inline __attribute__((always_inline)) void tile(const ds2_conv_taps_geom *g, const float *x,
                                                        const float *w, const float *bias,
@@ -40,25 +40,8 @@ static inline __attribute__((always_inline)) void tile(const ds2_conv_taps_geom 
             }
         }
     }
-    float tmp[MR][32];
-    const __m512 lo = _mm512_set1_ps(g->lo), hi = _mm512_set1_ps(g->hi);
-#pragma GCC unroll 2
-    for (int v = 0; v < nv; v++) {
-        const __m512 b = _mm512_loadu_ps(bias + co0 + 16 * v);
-#pragma GCC unroll 12
-        for (int j = 0; j < mr; j++) {
-            /* as the reference's v < lo ? lo : v, then v > hi ? hi : v (second operand on ties
-             * and NaN) */
-            __m512 r = _mm512_add_ps(acc[j][v], b);
-            r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
-            _mm512_storeu_ps(&tmp[j][16 * v], r);
-        }
-    }
-    for (int c = 0; c < 16 * nv; c++) {
-        float *o = out + (size_t)(co0 + c) * g->ld_out + p0;
-        for (int j = 0; j < mr; j++)
-            o[j] = tmp[j][c];
-    }
+    ds2_conv_store_tile_avx512(acc, mr, nv, bias + co0, g->lo, g->hi,
+                               out + (size_t)co0 * g->ld_out + p0, g->ld_out);
 }
 
 void ds2_conv_taps_ukernel_12x32__avx512(const ds2_conv_taps_geom *g, const float *x,

@@ -4,11 +4,11 @@
  * the 16 channel weights once (2 ymm) and broadcasts 6 patch values into 12 FMAs. Same
  * summation order, so bit-identical to the reference and to the AVX-512 version.
  */
-#include <immintrin.h>
+#include "conv/tile-store-avx2.h"
 
 #include "conv/taps.h"
 
-#define MR 6
+#define MR DS2_CONV_TILE_MR_AVX2
 
 static inline __attribute__((always_inline)) void tile(const ds2_conv_taps_geom *g, const float *x,
                                                        const float *w, const float *bias,
@@ -33,24 +33,8 @@ static inline __attribute__((always_inline)) void tile(const ds2_conv_taps_geom 
             }
         }
     }
-    float tmp[MR][16];
-    const __m256 lo = _mm256_set1_ps(g->lo), hi = _mm256_set1_ps(g->hi);
-#pragma GCC unroll 2
-    for (int v = 0; v < 2; v++) {
-        const __m256 b = _mm256_loadu_ps(bias + co0 + 8 * v);
-#pragma GCC unroll 6
-        for (int j = 0; j < mr; j++) {
-            /* as the reference's clamps: max/min return their second operand on ties and NaN */
-            __m256 r = _mm256_add_ps(acc[j][v], b);
-            r = _mm256_min_ps(hi, _mm256_max_ps(lo, r));
-            _mm256_storeu_ps(&tmp[j][8 * v], r);
-        }
-    }
-    for (int c = 0; c < 16; c++) {
-        float *o = out + (size_t)(co0 + c) * g->ld_out + p0;
-        for (int j = 0; j < mr; j++)
-            o[j] = tmp[j][c];
-    }
+    ds2_conv_store_tile_avx2(acc, mr, bias + co0, g->lo, g->hi, out + (size_t)co0 * g->ld_out + p0,
+                             g->ld_out);
 }
 
 void ds2_conv_taps_ukernel_6x16__avx2(const ds2_conv_taps_geom *g, const float *x, const float *w,
