@@ -197,7 +197,7 @@ ds2_status cpu_forward(void *session_data, ds2_forward_batch *b, ds2_err *err)
     float *z = s->logits.p;
     for (size_t r = 0; r < rows; r++)
         memcpy(z + r * L, net->fc_bias, sizeof(float) * L);
-    if ((st = m->lin->apply(&s->w, m->fc, (int)rows, x, H, z, L, 1, err)) != DS2_OK)
+    if ((st = cpu_linear_frames(s, m->fc, x, H, z, L, T, B, s->len_sorted, err)) != DS2_OK)
         return st;
     memset(b->probs, 0, sizeof(float) * (size_t)B * b->t_out_max * L);
     for (int r = 0; r < B; r++) {

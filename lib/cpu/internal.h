@@ -19,6 +19,12 @@ typedef struct cpu_worker cpu_worker;
 typedef struct cpu_linear_i {
     const char *name;
     int copies_weights; /* pack keeps no pointer into the original matrix */
+    /* apply computes every row on its own (int8: each row quantized by itself, exact integer
+     * products), so one call over a whole batch gives each row what a call of its utterance
+     * alone would. 0 (fp32): OpenBLAS's blocking over rows can change a row's rounding with
+     * the row count (its Haswell kernels, which it also picks for Zen 5, do), so cpu_linear_frames
+     * calls apply once per utterance. */
+    int rows_independent;
     /* Once per model: turn a weight matrix into this implementation's form. */
     ds2_status (*pack)(const ds2_matrix *m, void **packed, ds2_err *err);
     void (*unpack)(void *packed);
@@ -39,6 +45,9 @@ typedef struct cpu_linear_i {
 } cpu_linear_i;
 
 extern const cpu_linear_i cpu_linear_fp32;
+/* The linear step over time-major rows t·B + r of utterances sorted by length (len[r] frames,
+ * descending): y[t·B + r] += x[t·B + r]·Wᵀ for t < len[r] (padding rows: undefined after).
+ * Each utterance's rows come out as if it ran alone: results do not depend on the batch. */
 extern const cpu_linear_i cpu_linear_int8;
 
 /* Immutable per-model data (the backend's model_data). */
@@ -123,6 +132,12 @@ ds2_status cpu_conv_int8_layer(cpu_session *s, int l, const float *in, int t_val
  * t < out_len and zeros for out_len <= t < t_rows; x0 row stride between frames: batch * K. */
 ds2_status cpu_conv_utterance(cpu_session *s, const float *features, int t_max, int length,
                               int out_len, float *x0, int row, int batch, int t_rows, ds2_err *err);
+
+/* The linear step over time-major rows t·B + r of utterances sorted by length (len[r] frames,
+ * descending): y[t·B + r] += x[t·B + r]·Wᵀ for t < len[r] (padding rows: undefined after).
+ * Each utterance's rows come out as if it ran alone: results do not depend on the batch. */
+ds2_status cpu_linear_frames(cpu_session *s, const void *packed, const float *x, int ldx, float *y,
+                             int ldy, int T, int B, const int *len, ds2_err *err);
 
 /* One RNN layer (rnn_layer.c) over x[T][B][K] -> y[T][B][H] (directions summed; rows past len
  * zero). Rows are sorted by length, descending; n_active[t] = rows with length > t. state[r] points

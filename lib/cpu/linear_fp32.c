@@ -1,4 +1,4 @@
-/* The fp32 linear step: OpenBLAS sgemm, or sgemv for one row (the batch-1 recurrent step). A
+/* The fp32 linear step: OpenBLAS sgemm, or sgemv per row (the recurrent step without AVX-512). A
  * model stored as int8 is dequantized once at prepare. */
 #include <cblas.h>
 #include <stdlib.h>
@@ -103,15 +103,15 @@ static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int
                              accumulate);
         return 0;
     }
+    /* One sgemv per row, not one sgemm for all: a row's result then does not depend on how
+     * many rows are active, so an utterance gets the same bits in a batch as alone. */
     const float beta = accumulate ? 1.0f : 0.0f;
-    if (st->rows == 1)
+    for (int r = 0; r < st->rows; r++)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, n1 - n0, w->cols, 1.0f,
-                    w->w + (size_t)n0 * w->cols, w->cols, st->x, 1, beta, y + n0, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, st->rows, n1 - n0, w->cols, 1.0f,
-                    st->x, st->ldx, w->w + (size_t)n0 * w->cols, w->cols, beta, y + n0, ldy);
+                    w->w + (size_t)n0 * w->cols, w->cols, st->x + (size_t)r * st->ldx, 1, beta,
+                    y + (size_t)r * ldy + n0, 1);
     return 0;
 }
 
-const cpu_linear_i cpu_linear_fp32 = {"fp32",   0,    pack,       unpack,   apply,
-                                      step_new, free, step_input, step_cols};
+const cpu_linear_i cpu_linear_fp32 = {"fp32", 0,        0,    pack,       unpack,
+                                      apply,  step_new, free, step_input, step_cols};

@@ -146,5 +146,5 @@ static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int
 }
 
 const cpu_linear_i cpu_linear_int8 = {
-    "int8", 1, pack, unpack, apply, step_new, step_free, step_input, step_cols,
+    "int8", 1, 1, pack, unpack, apply, step_new, step_free, step_input, step_cols,
 };

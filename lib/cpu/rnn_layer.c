@@ -16,6 +16,23 @@ static void fill_rows(float *dst, const float *row, int cols, size_t rows)
         memcpy(dst + r * cols, row, sizeof(float) * cols);
 }
 
+ds2_status cpu_linear_frames(cpu_session *s, const void *packed, const float *x, int ldx, float *y,
+                             int ldy, int T, int B, const int *len, ds2_err *err)
+{
+    const cpu_linear_i *lin = s->m->lin;
+    if (lin->rows_independent || B == 1)
+        return lin->apply(&s->w, packed, T * B, x, ldx, y, ldy, 1, err);
+    /* One product per utterance over its own frames (every B-th row): the same call, with the
+     * same row count, as when it runs alone. It also skips the padding. */
+    for (int r = 0; r < B; r++) {
+        ds2_status st = lin->apply(&s->w, packed, len[r], x + (size_t)r * ldx, B * ldx,
+                                   y + (size_t)r * ldy, B * ldy, 1, err);
+        if (st != DS2_OK)
+            return st;
+    }
+    return DS2_OK;
+}
+
 ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float *y, int T, int B,
                          const int *n_active, float *const *state, ds2_err *err)
 {
@@ -32,7 +49,8 @@ ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float
         int ld = layer * D + d;
         float *proj = s->proj.p + (size_t)d * rows * GH;
         fill_rows(proj, m->bias_x[ld], GH, rows);
-        if ((st = m->lin->apply(&s->w, m->w_ih[ld], (int)rows, x, K, proj, GH, 1, err)) != DS2_OK)
+        if ((st = cpu_linear_frames(s, m->w_ih[ld], x, K, proj, GH, T, B, s->len_sorted, err)) !=
+            DS2_OK)
             return st;
     }
     /* The recurrences, one direction at a time with every thread on every step (rnn_split.c:
