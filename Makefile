@@ -139,6 +139,7 @@ test-asan:
 test-python: tools
 	/usr/bin/python3 tools/check-convert
 	/usr/bin/python3 test/check_bench_peers.py
+	/usr/bin/python3 test/check_default_pth.py
 	BUILD=$(BUILD) test/check_build_lm.sh
 
 # ThreadSanitizer (clang) over the suites that run sessions concurrently and split every
