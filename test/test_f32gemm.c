@@ -25,6 +25,7 @@ typedef struct variant {
 } variant;
 
 static const variant variants[] = {
+    {"avx2", ds2_f32gemm_gemm_nt_ukernel_2x3__avx2, DS2_ISA_AVX2},
     {"avx512", ds2_f32gemm_gemm_nt_ukernel_4x4__avx512, DS2_ISA_AVX512},
 };
 
@@ -95,7 +96,9 @@ END_TEST
 START_TEST(dispatch_is_stable)
 {
     ck_assert_ptr_eq(ds2_f32gemm_nt_get(), ds2_f32gemm_nt_get());
-    ck_assert_str_eq(ds2_f32gemm_isa(), ds2_cpu_has(DS2_ISA_AVX512) ? "avx512" : "ref");
+    ck_assert_str_eq(ds2_f32gemm_isa(), ds2_cpu_has(DS2_ISA_AVX512) ? "avx512"
+                                        : ds2_cpu_has(DS2_ISA_AVX2) ? "avx2"
+                                                                    : "ref");
 }
 END_TEST
 

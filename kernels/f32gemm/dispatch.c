@@ -13,6 +13,9 @@ static void choose(void)
     if (ds2_cpu_has(DS2_ISA_AVX512)) {
         best = ds2_f32gemm_gemm_nt_ukernel_4x4__avx512;
         best_isa = "avx512";
+    } else if (ds2_cpu_has(DS2_ISA_AVX2)) {
+        best = ds2_f32gemm_gemm_nt_ukernel_2x3__avx2;
+        best_isa = "avx2";
     }
 }
 

@@ -21,11 +21,14 @@ typedef void (*ds2_f32gemm_nt_fn)(int m, int n, int k, const float *x, size_t ld
 void ds2_f32gemm_gemm_nt_ukernel__ref(int m, int n, int k, const float *x, size_t ldx,
                                       const float *w, size_t ldw, float *y, size_t ldy,
                                       int accumulate);
+void ds2_f32gemm_gemm_nt_ukernel_2x3__avx2(int m, int n, int k, const float *x, size_t ldx,
+                                           const float *w, size_t ldw, float *y, size_t ldy,
+                                           int accumulate);
 void ds2_f32gemm_gemm_nt_ukernel_4x4__avx512(int m, int n, int k, const float *x, size_t ldx,
                                              const float *w, size_t ldw, float *y, size_t ldy,
                                              int accumulate);
 
-/* The best kernel this CPU runs (kernels/cpuinfo.c), chosen once; "ref" or "avx512". */
+/* The best kernel this CPU runs (kernels/cpuinfo.c), chosen once; "ref", "avx2" or "avx512". */
 ds2_f32gemm_nt_fn ds2_f32gemm_nt_get(void);
 const char *ds2_f32gemm_isa(void);
 

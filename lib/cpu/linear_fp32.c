@@ -1,4 +1,5 @@
-/* The fp32 linear step: OpenBLAS sgemm, or sgemv per row (the recurrent step without AVX-512). A
+/* The fp32 linear step: OpenBLAS sgemm; the recurrent step by kernels/f32gemm (sgemv per row on
+ * CPUs without AVX2). A
  * model stored as int8 is dequantized once at prepare. */
 #include <cblas.h>
 #include <stdlib.h>
