@@ -92,6 +92,17 @@ static inline __attribute__((always_inline)) void tile(const int R, const int C,
             }
 }
 
+/* R rows × c outputs: a constant R and C for every tile() call. */
+#define DS2_COLS(R)                                                                                \
+    do {                                                                                           \
+        if (c == 3)                                                                                \
+            tile(R, 3, k, xi, ldx, wj, ldw, yij, ldy, accumulate);                                 \
+        else if (c == 2)                                                                           \
+            tile(R, 2, k, xi, ldx, wj, ldw, yij, ldy, accumulate);                                 \
+        else                                                                                       \
+            tile(R, 1, k, xi, ldx, wj, ldw, yij, ldy, accumulate);                                 \
+    } while (0)
+
 void ds2_f32gemm_gemm_nt_ukernel_2x3__avx2(int m, int n, int k, const float *x, size_t ldx,
                                            const float *w, size_t ldw, float *y, size_t ldy,
                                            int accumulate)
@@ -104,21 +115,10 @@ void ds2_f32gemm_gemm_nt_ukernel_2x3__avx2(int m, int n, int k, const float *x, 
         for (int i = 0; i < m; i += 2) {
             const float *xi = x + (size_t)i * ldx;
             float *yij = y + (size_t)i * ldy + j;
-            if (m - i >= 2) {
-                if (c == 3)
-                    tile(2, 3, k, xi, ldx, wj, ldw, yij, ldy, accumulate);
-                else if (c == 2)
-                    tile(2, 2, k, xi, ldx, wj, ldw, yij, ldy, accumulate);
-                else
-                    tile(2, 1, k, xi, ldx, wj, ldw, yij, ldy, accumulate);
-            } else {
-                if (c == 3)
-                    tile(1, 3, k, xi, ldx, wj, ldw, yij, ldy, accumulate);
-                else if (c == 2)
-                    tile(1, 2, k, xi, ldx, wj, ldw, yij, ldy, accumulate);
-                else
-                    tile(1, 1, k, xi, ldx, wj, ldw, yij, ldy, accumulate);
-            }
+            if (m - i >= 2)
+                DS2_COLS(2);
+            else
+                DS2_COLS(1);
         }
     }
 }
