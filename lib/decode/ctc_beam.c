@@ -1,6 +1,7 @@
 /* Prefix beam search. Prefixes are nodes of a trie (parent, label), made only for the beam's
  * survivors (each node lists its children, so finding a known prefix costs no hashing); each
- * carries the LM state of its prefix (the words' context and accumulated alpha/beta score). */
+ * carries the LM state of its prefix (the words' context and accumulated alpha/beta score, and
+ * where its unfinished word lies in the LM's trie of word prefixes). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,10 @@ typedef struct node {
     int alive;          /* last frame this node was in the beam */
     double alive_total; /* its ln P_ctc then */
     int next_gen, next_slot;
-    double lm_score; /* alpha * ln P_lm + beta * words of the completed words */
+    double lm_words; /* alpha * ln P_lm + beta * words of the completed words */
+    double lm_score; /* lm_words + the unfinished word's penalty: what the beam ranks by */
+    int32_t pfx;     /* the unfinished word's node in the LM's prefix trie, -1: starts no word */
+    int wchars;      /* its length in characters */
     int32_t ctx[DS2_LM_MAX_ORDER - 1];
     int n_ctx;
     int space_known;    /* space_score holds the LM score of this prefix + separator */
@@ -39,6 +43,9 @@ typedef struct search {
     int T, L, blank, space;
     const char *const *labels;
     const ds2_beam_params *p;
+    int partial;      /* score unfinished words (an LM and unk_score_offset < 0) */
+    int *label_bytes; /* [L] strlen of each label */
+    int *label_chars; /* [L] its UTF-8 characters (pyctcdecode counts characters) */
     node *nodes;
     int n_nodes, cap_nodes;
     int *kid; /* [L]: the children of the beam entry being extended, by label, -1 none */
@@ -65,18 +72,54 @@ const char *ds2_beam_params_check(const ds2_beam_params *p)
         return "cutoff_top_n must be >= 1";
     if (!isfinite(p->alpha) || !isfinite(p->beta))
         return "alpha and beta must be finite numbers";
+    if (!isfinite(p->unk_score_offset) || p->unk_score_offset > 0)
+        return "unk_score_offset must be a finite number <= 0";
+    if (!(p->token_min_logp <= 0) || !(p->beam_prune_logp <= 0))
+        return "token_min_logp and beam_prune_logp must be <= 0 (0: off)";
     return "";
+}
+
+/* pyctcdecode's LanguageModel.score_partial_token: an unfinished word that starts no vocabulary
+ * word costs unk_score_offset, more past AVG_TOKEN_LEN (6) characters. */
+static double partial_penalty(const search *s, int32_t pfx, int wchars)
+{
+    if (pfx >= 0 || wchars == 0)
+        return 0;
+    double off = s->p->unk_score_offset;
+    return wchars > 6 ? off * wchars / 6.0 : off;
+}
+
+/* lm_score of parent + label for a label that is not the separator */
+static double partial_score(const search *s, const node *parent, int label, int32_t *pfx,
+                            int *wchars)
+{
+    *pfx = parent->pfx >= 0 ? ds2_lm_prefix_step(s->p->lm, parent->pfx, s->labels[label],
+                                                 (size_t)s->label_bytes[label])
+                            : -1;
+    *wchars = parent->wchars + s->label_chars[label];
+    return parent->lm_words + partial_penalty(s, *pfx, *wchars);
 }
 
 /* The LM state of parent + label: a separator completes the word since the previous one. */
 static void node_lm(search *s, node *n, const node *parent)
 {
+    n->lm_words = parent->lm_words;
     n->lm_score = parent->lm_score;
+    n->pfx = parent->pfx;
+    n->wchars = parent->wchars;
     n->n_ctx = parent->n_ctx;
     memcpy(n->ctx, parent->ctx, sizeof n->ctx);
     const struct ds2_lm *lm = s->p->lm;
-    if (!lm || n->label != s->space)
+    if (!lm)
         return;
+    if (n->label != s->space) {
+        if (s->partial)
+            n->lm_score = partial_score(s, parent, n->label, &n->pfx, &n->wchars);
+        return;
+    }
+    n->pfx = 0; /* a new word begins */
+    n->wchars = 0;
+    n->lm_score = n->lm_words;
     int chain[MAX_WORD_BYTES], len = 0;
     for (int i = n->parent; i > 0 && s->nodes[i].label != s->space; i = s->nodes[i].parent) {
         if (len == MAX_WORD_BYTES)
@@ -98,7 +141,11 @@ static void node_lm(search *s, node *n, const node *parent)
         }
     }
     int32_t id = fits ? ds2_lm_word_id(lm, word, bytes) : lm->unk_id;
-    n->lm_score += s->p->alpha * M_LN10 * ds2_lm_log10p(lm, n->ctx, n->n_ctx, id) + s->p->beta;
+    double lp = ds2_lm_log10p(lm, n->ctx, n->n_ctx, id);
+    if (id == lm->unk_id)
+        lp += s->p->unk_score_offset; /* pyctcdecode's LanguageModel.score: log10 units */
+    n->lm_words += s->p->alpha * M_LN10 * lp + s->p->beta;
+    n->lm_score = n->lm_words;
     int keep = lm->order - 1;
     if (n->n_ctx < keep)
         n->ctx[n->n_ctx++] = id;
@@ -195,20 +242,22 @@ static int extend(search *s, int parent, int label, double v, int t, double floo
     }
     node *pn = &s->nodes[parent];
     double lm_score = pn->lm_score;
-    if (s->p->lm && label == s->space) {
-        if (i >= 0) {
-            lm_score = s->nodes[i].lm_score; /* known prefix: its LM state is made */
-        } else {
-            if (!pn->space_known) {
-                node tmp;
-                tmp.parent = parent;
-                tmp.label = label;
-                node_lm(s, &tmp, pn);
-                pn->space_score = tmp.lm_score;
-                pn->space_known = 1;
-            }
-            lm_score = pn->space_score;
+    if (i >= 0) {
+        lm_score = s->nodes[i].lm_score; /* known prefix: its LM state is made */
+    } else if (s->partial && label != s->space) {
+        int32_t pfx;
+        int wchars;
+        lm_score = partial_score(s, pn, label, &pfx, &wchars);
+    } else if (s->p->lm && label == s->space) {
+        if (!pn->space_known) {
+            node tmp;
+            tmp.parent = parent;
+            tmp.label = label;
+            node_lm(s, &tmp, pn);
+            pn->space_score = tmp.lm_score;
+            pn->space_known = 1;
         }
+        lm_score = pn->space_score;
     }
     if (i >= 0)
         s->nodes[i].first = s->nodes[i].last = t; /* a fresh emission */
@@ -316,15 +365,41 @@ static int by_prob(const void *a, const void *b)
     return (x->label > y->label) - (x->label < y->label);
 }
 
+/* pyctcdecode's beam_prune_logp (< 0): keeps the entries of r scoring at least the best + it, in
+ * their order. Returns how many. */
+static int prune_beams(ranked *r, int n, double beam_prune_logp)
+{
+    if (!(beam_prune_logp < 0) || beam_prune_logp == -INFINITY || n == 0)
+        return n;
+    double best = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (r[i].score > best)
+            best = r[i].score;
+    double keep = best + beam_prune_logp;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (r[i].score >= keep)
+            r[m++] = r[i];
+    return m;
+}
+
 /* ctcdecode's get_pruned_log_probs: labels by probability, kept while the cumulative
- * probability is below cutoff_prob (the one reaching it included), at most cutoff_top_n. */
+ * probability is below cutoff_prob (the one reaching it included), at most cutoff_top_n; and
+ * pyctcdecode's token_min_logp: only those with ln p >= it, but at least the likeliest. */
 static int prune(const float *row, int L, const ds2_beam_params *p, label_prob *out)
 {
     for (int l = 0; l < L; l++)
         out[l] = (label_prob){row[l], l};
-    if (p->cutoff_prob >= 1.0 && p->cutoff_top_n >= L)
+    int min_logp = p->token_min_logp < 0 && p->token_min_logp > -INFINITY;
+    if (p->cutoff_prob >= 1.0 && p->cutoff_top_n >= L && !min_logp)
         return L;
     qsort(out, (size_t)L, sizeof *out, by_prob);
+    if (min_logp) {
+        int keep = 1;
+        while (keep < L && log((double)out[keep].p) >= p->token_min_logp)
+            keep++;
+        L = keep;
+    }
     int n = L;
     if (p->cutoff_prob < 1.0) {
         double cum = 0;
@@ -367,6 +442,7 @@ static ds2_status emit(search *s, entry *beam, int n_beam, ds2_beam_out *out, ds
     }
     for (int b = 0; b < n_beam; b++)
         r[b] = (ranked){lse(beam[b].pb, beam[b].pnb) + end_score(s, beam[b].node), b};
+    n_beam = prune_beams(r, n_beam, s->p->beam_prune_logp);
     if (n_beam > 1)
         qsort(r, (size_t)n_beam, sizeof *r, by_score);
     for (int b = 0; b < n_beam; b++) {
@@ -421,13 +497,29 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
     const char *why = ds2_beam_params_check(p);
     if (*why)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: %s", why);
-    search s = {
-        .probs = probs, .T = T, .L = L, .blank = blank, .space = -1, .labels = labels, .p = p};
+    search s = {.probs = probs,
+                .T = T,
+                .L = L,
+                .blank = blank,
+                .space = -1,
+                .labels = labels,
+                .p = p,
+                .partial = p->lm && p->unk_score_offset < 0};
     for (int l = 0; l < L; l++) {
         if (!labels[l])
             return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: label %d is NULL", l);
         if (s.space < 0 && l != blank && !strcmp(labels[l], " "))
             s.space = l;
+    }
+    s.label_bytes = malloc((size_t)L * 2 * sizeof *s.label_bytes);
+    if (!s.label_bytes)
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the beam search");
+    s.label_chars = s.label_bytes + L;
+    for (int l = 0; l < L; l++) {
+        s.label_bytes[l] = (int)strlen(labels[l]);
+        s.label_chars[l] = 0;
+        for (const char *c = labels[l]; *c; c++)
+            s.label_chars[l] += ((unsigned char)*c & 0xC0) != 0x80; /* not a continuation byte */
     }
     int B = p->beam_width;
     entry *beam = malloc((size_t)B * sizeof *beam);
@@ -461,9 +553,12 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         /* Each beam entry's own next score (blank and repeat) is a lower bound: extensions only
          * add to it. With a full beam, a new candidate below the lowest of these bounds cannot
          * make the next beam; the margin covers rounding in the log-sum-exp. */
+        /* With beam_prune_logp, the best of these bounds + beam_prune_logp is a floor too: the
+         * best next score is at least that bound. */
         double floor = -INFINITY;
-        if (n_beam == B) {
-            floor = INFINITY;
+        int beam_prune = p->beam_prune_logp < 0 && p->beam_prune_logp > -INFINITY;
+        if (n_beam == B || beam_prune) {
+            double lowest = INFINITY, highest = -INFINITY;
             for (int b = 0; b < n_beam; b++) {
                 const entry *e = &beam[b];
                 /* max for log-sum-exp: a bound, without the transcendentals */
@@ -472,10 +567,17 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                 if (own >= 0 && lnp[own] == lnp[own] && e->pnb + lnp[own] > own_next)
                     own_next = e->pnb + lnp[own];
                 own_next += s.nodes[e->node].lm_score;
-                if (own_next < floor)
-                    floor = own_next;
+                if (own_next < lowest)
+                    lowest = own_next;
+                if (own_next > highest)
+                    highest = own_next;
             }
-            floor -= 1e-9 * (1.0 + fabs(floor));
+            if (n_beam == B)
+                floor = lowest;
+            if (beam_prune && highest + p->beam_prune_logp > floor)
+                floor = highest + p->beam_prune_logp;
+            if (isfinite(floor))
+                floor -= 1e-9 * (1.0 + fabs(floor));
         }
         for (int b = 0; b < n_beam && !oom; b++) {
             entry e = beam[b];
@@ -535,7 +637,7 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             e->total = lse(e->pb, e->pnb);
             rank[i] = (ranked){e->total + e->lm_score, i};
         }
-        n_beam = top_k(rank, s.n_next, B);
+        n_beam = top_k(rank, prune_beams(rank, s.n_next, p->beam_prune_logp), B);
         for (int b = 0; b < n_beam && st == DS2_OK; b++) {
             beam[b] = s.next[rank[b].index];
             if (beam[b].node < 0 &&
@@ -559,6 +661,7 @@ done:
     free(s.nodes);
     free(s.kid);
     free(s.next);
+    free(s.label_bytes);
     return st;
 }
 

@@ -43,6 +43,9 @@ static void usage(FILE *out)
             "      --alpha A, --beta B   LM weight and word bonus (default 0.5, 3: tuned on dev)\n"
             "      --beam-width W        (default 64)\n"
             "      --cutoff-top-n N      labels tried per frame (default 40)\n"
+            "      --unk-score-offset U  pyctcdecode's soft lexicon (default -10; 0 off)\n"
+            "      --token-min-logp T, --beam-prune-logp D  pyctcdecode's pruning (default 0:\n"
+            "                            off; its own defaults are -5 and -10)\n"
             "      --max-utterances N    use only the first N eval utterances (default all)\n"
             "      --json FILE           write every figure and per-trial latency as JSON\n"
             "      --markdown FILE       write the table as Markdown\n"
@@ -133,6 +136,9 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
         OPT_GPU_WARMUP,
         OPT_GPU_INDEX,
         OPT_MAX_UTT,
+        OPT_UNK_OFFSET,
+        OPT_TOKEN_MIN_LOGP,
+        OPT_BEAM_PRUNE_LOGP,
         OPT_JSON,
         OPT_MD,
         OPT_PLOT,
@@ -166,6 +172,9 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
         {"beta", required_argument, NULL, OPT_BETA},
         {"beam-width", required_argument, NULL, OPT_BEAM_WIDTH},
         {"cutoff-top-n", required_argument, NULL, OPT_TOP_N},
+        {"unk-score-offset", required_argument, NULL, OPT_UNK_OFFSET},
+        {"token-min-logp", required_argument, NULL, OPT_TOKEN_MIN_LOGP},
+        {"beam-prune-logp", required_argument, NULL, OPT_BEAM_PRUNE_LOGP},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -218,6 +227,15 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
             break;
         case OPT_TOP_N:
             rc = parse_int("--cutoff-top-n", optarg, 1, 100000, &o->beam_params.cutoff_top_n);
+            break;
+        case OPT_UNK_OFFSET:
+            rc = parse_double("--unk-score-offset", optarg, &o->beam_params.unk_score_offset);
+            break;
+        case OPT_TOKEN_MIN_LOGP:
+            rc = parse_double("--token-min-logp", optarg, &o->beam_params.token_min_logp);
+            break;
+        case OPT_BEAM_PRUNE_LOGP:
+            rc = parse_double("--beam-prune-logp", optarg, &o->beam_params.beam_prune_logp);
             break;
         case OPT_GPU_WARMUP:
             rc = parse_int("--gpu-warmup", optarg, 0, 100000, &o->gpu_warmup);
