@@ -246,8 +246,9 @@ START_TEST(partial_words_as_pyctcdecode)
     ck_assert_int_eq(ds2_ctc_beam_decode(p, 3, L, BLANK, LABELS, &plain, &out, &err), DS2_OK);
     ck_assert_int_eq(out.paths[0].len, 2);
     ck_assert_int_eq(out.paths[0].labels[0], 4);
-    /* "'B" is <unk> (-1.2), then </s> after <unk>: no bigram, bo(<unk>) 0 + p(</s>) -0.9 */
-    double unk_ln = (-1.2 + -0.9) * M_LN10;
+    /* "'B" is <unk> after <s>: no bigram, bo(<s>) -0.5 + p(<unk>) -1.2; then </s> after
+     * <s> <unk>: no trigram or bigram, bo(<unk>) 0 + p(</s>) -0.9 */
+    double unk_ln = (-0.5 + -1.2 + -0.9) * M_LN10;
     ck_assert(fabs(out.paths[0].score - (out.paths[0].ctc + unk_ln)) < 1e-4);
     ds2_beam_out_free(&out);
     /* width 8: both survive; the offset moves "'B" down by alpha ln10 offset at the end */
@@ -257,8 +258,8 @@ START_TEST(partial_words_as_pyctcdecode)
     for (int b = 0; b < out.n; b++)
         if (out.paths[b].len == 2 && out.paths[b].labels[0] == 4 && out.paths[b].labels[1] == B) {
             found = 1;
-            ck_assert(fabs(out.paths[b].score - (out.paths[b].ctc + (-1.2 - 2.0 - 0.9) * M_LN10)) <
-                      1e-4);
+            ck_assert(fabs(out.paths[b].score -
+                           (out.paths[b].ctc + (-0.5 - 1.2 - 2.0 - 0.9) * M_LN10)) < 1e-4);
         }
     ck_assert(found);
     ck_assert_int_eq(out.paths[0].labels[0], A);

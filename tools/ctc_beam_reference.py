@@ -119,6 +119,8 @@ def beam_search(probs, labels, blank, beam_width, cutoff_prob, cutoff_top_n, lm,
     space = next((i for i, s in enumerate(labels) if i != blank and s == " "), -1)
     nodes = [Node(-1, -1, -1)]
     nodes[0].alive = -1
+    if lm is not None and lm.order > 1:
+        nodes[0].ctx = ("<s>",)  # the first word follows <s>, as KenLM scores a sentence
     children = {}
 
     def word_before(i):

@@ -8,8 +8,6 @@
 
 #include "decode/ctc_beam.h"
 
-#define MAX_WORD_BYTES 1024
-
 typedef struct node {
     int parent, label;
     int first_child, next_sibling; /* the nodes made below this one, as a list */
@@ -21,6 +19,7 @@ typedef struct node {
     double lm_score; /* lm_words + the unfinished word's penalty: what the beam ranks by */
     int32_t pfx;     /* the unfinished word's node in the LM's prefix trie, -1: starts no word */
     int wchars;      /* its length in characters */
+    int wlen;        /* and in labels */
     int32_t ctx[DS2_LM_MAX_ORDER - 1];
     int n_ctx;
     int space_known;    /* space_score holds the LM score of this prefix + separator */
@@ -43,9 +42,14 @@ typedef struct search {
     int T, L, blank, space;
     const char *const *labels;
     const ds2_beam_params *p;
-    int partial;      /* score unfinished words (an LM and unk_score_offset < 0) */
-    int *label_bytes; /* [L] strlen of each label */
-    int *label_chars; /* [L] its UTF-8 characters (pyctcdecode counts characters) */
+    int partial;         /* score unfinished words (an LM and unk_score_offset < 0) */
+    int *label_bytes;    /* [L] strlen of each label */
+    int *label_chars;    /* [L] its UTF-8 characters (pyctcdecode counts characters) */
+    int32_t *pkid;       /* [L]: the prefix trie's children of the beam entry being extended */
+    int byte_label[256]; /* the one-byte label spelled by each byte (-1 none) */
+    int *one_byte;       /* [L]: the label is byte_label's for its byte (else: trie searches) */
+    int *pos;            /* [L]: this frame, each label's place among the kept ones, -1 pruned */
+    int *todo;           /* [L]: scratch, the labels an entry's extensions try */
     node *nodes;
     int n_nodes, cap_nodes;
     int *kid; /* [L]: the children of the beam entry being extended, by label, -1 none */
@@ -89,15 +93,13 @@ static double partial_penalty(const search *s, int32_t pfx, int wchars)
     return wchars > 6 ? off * wchars / 6.0 : off;
 }
 
-/* lm_score of parent + label for a label that is not the separator */
-static double partial_score(const search *s, const node *parent, int label, int32_t *pfx,
-                            int *wchars)
+/* lm_score of parent + label, for a label that is not the separator, whose unfinished word is
+ * the trie node pfx */
+static double child_score(const search *s, const node *parent, int label, int32_t pfx)
 {
-    *pfx = parent->pfx >= 0 ? ds2_lm_prefix_step(s->p->lm, parent->pfx, s->labels[label],
-                                                 (size_t)s->label_bytes[label])
-                            : -1;
-    *wchars = parent->wchars + s->label_chars[label];
-    return parent->lm_words + partial_penalty(s, *pfx, *wchars);
+    if (!s->partial)
+        return parent->lm_score;
+    return parent->lm_words + partial_penalty(s, pfx, parent->wchars + s->label_chars[label]);
 }
 
 /* The LM state of parent + label: a separator completes the word since the previous one. */
@@ -107,40 +109,31 @@ static void node_lm(search *s, node *n, const node *parent)
     n->lm_score = parent->lm_score;
     n->pfx = parent->pfx;
     n->wchars = parent->wchars;
+    n->wlen = parent->wlen;
     n->n_ctx = parent->n_ctx;
     memcpy(n->ctx, parent->ctx, sizeof n->ctx);
     const struct ds2_lm *lm = s->p->lm;
     if (!lm)
         return;
     if (n->label != s->space) {
-        if (s->partial)
-            n->lm_score = partial_score(s, parent, n->label, &n->pfx, &n->wchars);
+        /* the word goes on: its place in the trie of word prefixes */
+        n->pfx = parent->pfx >= 0 ? ds2_lm_prefix_step(lm, parent->pfx, s->labels[n->label],
+                                                       (size_t)s->label_bytes[n->label])
+                                  : -1;
+        n->wchars += s->label_chars[n->label];
+        n->wlen++;
+        n->lm_score = child_score(s, parent, n->label, n->pfx);
         return;
     }
     n->pfx = 0; /* a new word begins */
-    n->wchars = 0;
+    n->wchars = n->wlen = 0;
     n->lm_score = n->lm_words;
-    int chain[MAX_WORD_BYTES], len = 0;
-    for (int i = n->parent; i > 0 && s->nodes[i].label != s->space; i = s->nodes[i].parent) {
-        if (len == MAX_WORD_BYTES)
-            break;
-        chain[len++] = s->nodes[i].label;
-    }
-    if (len == 0)
+    if (parent->wlen == 0)
         return; /* two separators in a row: no word between them */
-    char word[MAX_WORD_BYTES + 1];
-    size_t bytes = 0;
-    int fits = len < MAX_WORD_BYTES;
-    for (int i = len - 1; fits && i >= 0; i--) {
-        size_t add = strlen(s->labels[chain[i]]);
-        if (bytes + add > MAX_WORD_BYTES)
-            fits = 0;
-        else {
-            memcpy(word + bytes, s->labels[chain[i]], add);
-            bytes += add;
-        }
-    }
-    int32_t id = fits ? ds2_lm_word_id(lm, word, bytes) : lm->unk_id;
+    /* the trie node of the word's spelling knows the word (no spelling to hash) */
+    int32_t id = parent->pfx >= 0 ? lm->pfx_word[parent->pfx] : -1;
+    if (id < 0)
+        id = lm->unk_id;
     double lp = ds2_lm_log10p(lm, n->ctx, n->n_ctx, id);
     if (id == lm->unk_id)
         lp += s->p->unk_score_offset; /* pyctcdecode's LanguageModel.score: log10 units */
@@ -180,10 +173,13 @@ static int new_node(search *s, int parent, int label, int t)
         s->nodes[parent].first_child = i;
     }
     n->next_gen = -1;
-    if (parent >= 0)
+    if (parent >= 0) {
         node_lm(s, n, &s->nodes[parent]);
-    else
-        n->n_ctx = 0;
+    } else if (s->p->lm && s->p->lm->order > 1) {
+        /* the first word follows <s>, as KenLM scores a sentence (and ctcdecode, pyctcdecode) */
+        n->ctx[0] = s->p->lm->bos_id;
+        n->n_ctx = 1;
+    }
     return i;
 }
 
@@ -226,10 +222,11 @@ static int add(search *s, int i, int blank, double v, int t)
  * the beam, the mass joins it, and its frames restart if this emission is the likelier story
  * (v beats all the probability it had, which bounds every path that emitted the label earlier),
  * so a label kept in the beam on a faint early emission still starts where it sounds. Otherwise
- * it is a new candidate, scored with the LM if the label completes a word; one scoring below
+ * it is a new candidate, scored with the LM if the label completes a word (else child_lm, the
+ * caller's child_score); one scoring below
  * `floor` cannot make the beam (at least beam_width entries will score above it) and is not
  * listed, though a known prefix still has its frames restarted as if it were. */
-static int extend(search *s, int parent, int label, double v, int t, double floor)
+static int extend(search *s, int parent, int label, double v, int t, double floor, double child_lm)
 {
     if (v == -INFINITY)
         return 0;
@@ -241,13 +238,9 @@ static int extend(search *s, int parent, int label, double v, int t, double floo
         return add(s, i, 0, v, t);
     }
     node *pn = &s->nodes[parent];
-    double lm_score = pn->lm_score;
+    double lm_score = child_lm;
     if (i >= 0) {
         lm_score = s->nodes[i].lm_score; /* known prefix: its LM state is made */
-    } else if (s->partial && label != s->space) {
-        int32_t pfx;
-        int wchars;
-        lm_score = partial_score(s, pn, label, &pfx, &wchars);
     } else if (s->p->lm && label == s->space) {
         if (!pn->space_known) {
             node tmp;
@@ -511,16 +504,26 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         if (s.space < 0 && l != blank && !strcmp(labels[l], " "))
             s.space = l;
     }
-    s.label_bytes = malloc((size_t)L * 2 * sizeof *s.label_bytes);
+    s.label_bytes = malloc((size_t)L * 6 * sizeof *s.label_bytes);
     if (!s.label_bytes)
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the beam search");
     s.label_chars = s.label_bytes + L;
+    s.pkid = s.label_bytes + 2 * L;
+    s.one_byte = s.label_bytes + 3 * L;
+    s.pos = s.label_bytes + 4 * L;
+    s.todo = s.label_bytes + 5 * L;
+    for (int b = 0; b < 256; b++)
+        s.byte_label[b] = -1;
     for (int l = 0; l < L; l++) {
         s.label_bytes[l] = (int)strlen(labels[l]);
         s.label_chars[l] = 0;
         for (const char *c = labels[l]; *c; c++)
             s.label_chars[l] += ((unsigned char)*c & 0xC0) != 0x80; /* not a continuation byte */
+        if (s.label_bytes[l] == 1 && l != blank && s.byte_label[(unsigned char)labels[l][0]] < 0)
+            s.byte_label[(unsigned char)labels[l][0]] = l;
     }
+    for (int l = 0; l < L; l++)
+        s.one_byte[l] = s.label_bytes[l] == 1 && s.byte_label[(unsigned char)labels[l][0]] == l;
     int B = p->beam_width;
     entry *beam = malloc((size_t)B * sizeof *beam);
     label_prob *lp = malloc((size_t)L * sizeof *lp);
@@ -542,11 +545,17 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         int n = prune(row, L, p, lp);
         double blank_lp = -INFINITY;
         for (int l = 0; l < L; l++)
-            lnp[l] = NAN; /* not among the pruned */
+            lnp[l] = NAN;          /* not among the pruned */
+        double max_lp = -INFINITY; /* the likeliest label but blank */
+        for (int l = 0; l < L; l++)
+            s.pos[l] = -1;
         for (int j = 0; j < n; j++) {
+            s.pos[lp[j].label] = j;
             lnp[lp[j].label] = log((double)lp[j].p);
             if (lp[j].label == blank)
                 blank_lp = lnp[blank];
+            else if (lnp[lp[j].label] > max_lp)
+                max_lp = lnp[lp[j].label];
         }
         s.n_next = 0;
         int oom = 0;
@@ -583,13 +592,62 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             entry e = beam[b];
             double total = e.total;
             int own = e.node > 0 ? s.nodes[e.node].label : -1;
-            for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
+            const node *en = &s.nodes[e.node];
+            for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling)
                 s.kid[s.nodes[k].label] = k;
-            /* extend()'s test for a label that completes no word, hoisted */
-            double skip_below = floor - s.nodes[e.node].lm_score;
+            /* No new prefix of this entry that completes no word can make the beam (a word goes
+             * on at no better LM score than its parent's): only blank, its own label, the
+             * separator and the prefixes made before need a look. Common once the beam is full:
+             * most entries are far below its top. */
+            int quick = total + max_lp + en->lm_score < floor;
+            /* the trie children of the entry's unfinished word, by label: one pass over them
+             * instead of a search per label */
+            if (s.partial && !quick) {
+                for (int l = 0; l < L; l++)
+                    s.pkid[l] = -1;
+                if (en->pfx >= 0)
+                    for (int l = 0; l < L; l++)
+                        if (!s.one_byte[l] && l != blank)
+                            s.pkid[l] = ds2_lm_prefix_step(p->lm, en->pfx, labels[l],
+                                                           (size_t)s.label_bytes[l]);
+                if (en->pfx > 0) {
+                    for (int32_t k = p->lm->pfx_child[en->pfx]; k >= 0; k = p->lm->pfx_sibling[k]) {
+                        int l = s.byte_label[p->lm->pfx_byte[k]];
+                        if (l >= 0)
+                            s.pkid[l] = k;
+                    }
+                } else if (en->pfx == 0) {
+                    for (int l = 0; l < L; l++)
+                        if (s.one_byte[l])
+                            s.pkid[l] = p->lm->pfx_root[(unsigned char)labels[l][0]];
+                }
+            }
             int scored = p->lm ? s.space : -1;
-            for (int j = 0; j < n && !oom; j++) {
-                int c = lp[j].label;
+            /* quick: the labels that need a look, in the order of lp (that of the full loop, so
+             * the next beam's entries are listed as the reference lists them) */
+            int count = n;
+            if (quick) {
+                count = 0;
+                int special[3] = {blank, own, scored};
+                for (int q = 0; q < 3; q++) {
+                    int c = special[q];
+                    if (c >= 0 && s.pos[c] >= 0 && (q < 2 || c != own))
+                        s.todo[count++] = c;
+                }
+                for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling) {
+                    int c = s.nodes[k].label;
+                    if (s.pos[c] >= 0 && c != own && c != scored)
+                        s.todo[count++] = c;
+                }
+                for (int q = 1; q < count; q++) {
+                    int c = s.todo[q], r = q;
+                    for (; r > 0 && s.pos[s.todo[r - 1]] > s.pos[c]; r--)
+                        s.todo[r] = s.todo[r - 1];
+                    s.todo[r] = c;
+                }
+            }
+            for (int j = 0; j < count && !oom; j++) {
+                int c = quick ? s.todo[j] : lp[j].label;
                 double v = lnp[c];
                 if (c == blank) {
                     oom |= add(&s, e.node, 1, total + v, t);
@@ -600,7 +658,22 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                 double val = c == own ? e.pb + v : total + v;
                 if (val == -INFINITY)
                     continue;
-                if (val < skip_below && c != scored) {
+                /* extend()'s test for a label that completes no word, hoisted */
+                double child = 0;
+                if (c == scored)
+                    ; /* extend() scores the word */
+                else if (s.kid[c] >= 0)
+                    child = s.nodes[s.kid[c]].lm_score; /* the same, made already */
+                else if (!s.partial)
+                    child = en->lm_score;
+                else if (!quick)
+                    child = child_score(&s, en, c, en->pfx >= 0 ? s.pkid[c] : -1);
+                else
+                    child = child_score(&s, en, c,
+                                        en->pfx >= 0 ? ds2_lm_prefix_step(p->lm, en->pfx, labels[c],
+                                                                          (size_t)s.label_bytes[c])
+                                                     : -1);
+                if (c != scored && val + child < floor) {
                     int i = s.kid[c];
                     if (i < 0)
                         continue;
@@ -609,9 +682,9 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                         continue;
                     }
                 }
-                oom |= extend(&s, e.node, c, val, t, floor);
+                oom |= extend(&s, e.node, c, val, t, floor, child);
             }
-            for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
+            for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling)
                 s.kid[s.nodes[k].label] = -1;
             /* the label still sounding extends its last frame: its repeat is likelier than a blank
              * and than a fresh emission of the same label after a blank */

@@ -89,8 +89,9 @@ static void free_prefixes(struct ds2_lm *lm)
 {
     free(lm->pfx_child);
     free(lm->pfx_sibling);
+    free(lm->pfx_word);
     free(lm->pfx_byte);
-    lm->pfx_child = lm->pfx_sibling = NULL;
+    lm->pfx_child = lm->pfx_sibling = lm->pfx_word = NULL;
     lm->pfx_byte = NULL;
     lm->n_pfx = 0;
 }
@@ -266,25 +267,26 @@ ds2_status ds2_lm_build_prefixes(struct ds2_lm *lm, ds2_err *err)
                         cap - 1);
     lm->pfx_child = malloc(cap * sizeof *lm->pfx_child);
     lm->pfx_sibling = malloc(cap * sizeof *lm->pfx_sibling);
+    lm->pfx_word = malloc(cap * sizeof *lm->pfx_word);
     lm->pfx_byte = malloc(cap);
-    if (!lm->pfx_child || !lm->pfx_sibling || !lm->pfx_byte) {
+    if (!lm->pfx_child || !lm->pfx_sibling || !lm->pfx_word || !lm->pfx_byte) {
         free_prefixes(lm);
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the LM's word prefixes");
     }
     for (int b = 0; b < 256; b++)
         lm->pfx_root[b] = -1;
-    lm->pfx_child[0] = lm->pfx_sibling[0] = -1;
+    lm->pfx_child[0] = lm->pfx_sibling[0] = lm->pfx_word[0] = -1;
     lm->pfx_byte[0] = 0;
     size_t n = 1;
     for (int w = 0; w < lm->n_words; w++) {
-        if (w == lm->unk_id || w == lm->bos_id || w == lm->eos_id)
+        if (w == lm->unk_id || w == lm->bos_id || w == lm->eos_id || !lm->words[w][0])
             continue;
         int32_t node = 0;
         for (const unsigned char *p = (const unsigned char *)lm->words[w]; *p; p++) {
             int32_t c = child_on(lm, node, *p);
             if (c < 0) {
                 c = (int32_t)n++;
-                lm->pfx_child[c] = -1;
+                lm->pfx_child[c] = lm->pfx_word[c] = -1;
                 lm->pfx_byte[c] = *p;
                 if (node == 0) {
                     lm->pfx_sibling[c] = -1;
@@ -296,6 +298,7 @@ ds2_status ds2_lm_build_prefixes(struct ds2_lm *lm, ds2_err *err)
             }
             node = c;
         }
+        lm->pfx_word[node] = w;
     }
     lm->n_pfx = n;
     return DS2_OK;

@@ -34,6 +34,7 @@ struct ds2_lm {
      * children are also indexed by byte (pfx_root, -1 none). Built once at load
      * (ds2_lm_build_prefixes) by both readers, the LM's own memory even for a mapped binary LM. */
     int32_t *pfx_child, *pfx_sibling;
+    int32_t *pfx_word; /* the word id spelled by node n, -1 when it only begins words */
     unsigned char *pfx_byte;
     int32_t pfx_root[256];
     size_t n_pfx;
@@ -61,7 +62,7 @@ void ds2_lm_destroy(struct ds2_lm *lm);
  * reader). */
 ds2_status ds2_lm_build_prefixes(struct ds2_lm *lm, ds2_err *err);
 /* The trie node of prefix(node) + bytes[0..len), or -1 when that starts no vocabulary word
- * (node -1 stays -1). */
+ * (node -1 stays -1). lm->pfx_word[node] is the word the node spells (-1: none). */
 int32_t ds2_lm_prefix_step(const struct ds2_lm *lm, int32_t node, const char *bytes, size_t len);
 
 /* Slot of the k-gram ids (k >= 2) in its table, or -1 when absent. */

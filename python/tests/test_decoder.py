@@ -16,8 +16,8 @@ from ds2 import _lib
 from conftest import MODEL, ROOT, TRANSCRIBE, heldout
 
 LM = os.path.join(ROOT, "data", "lm-3gram.arpa")
-BEAM = dict(decoder="beam", alpha=0.5, beta=3.0, beam_width=16)
-BEAM_ARGS = ["--decoder", "beam", "--alpha", "0.5", "--beta", "3", "--beam-width", "16"]
+BEAM = dict(decoder="beam", alpha=0.6, beta=-0.5, beam_width=16)
+BEAM_ARGS = ["--decoder", "beam", "--alpha", "0.6", "--beta", "-0.5", "--beam-width", "16"]
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ static void usage(FILE *out)
             "                            per condition with its WER/CER; `make bench` passes\n"
             "                            data/lm-3gram.arpa\n"
             "      --beam                the beam-search row without --lm (no LM)\n"
-            "      --alpha A, --beta B   LM weight and word bonus (default 0.5, 3: tuned on dev)\n"
+            "      --alpha A, --beta B   LM weight and word bonus (default 0.6, -0.5: tuned on dev)\n"
             "      --beam-width W        (default 64)\n"
             "      --cutoff-top-n N      labels tried per frame (default 40)\n"
             "      --unk-score-offset U  pyctcdecode's soft lexicon (default -10; 0 off)\n"
@@ -128,8 +128,8 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
     o->beam_params = ds2_run_default_params();
     o->beam_params.decoder = DS2_DECODER_BEAM;
     o->beam_params.beam_width = 64;
-    o->beam_params.alpha = 0.5;
-    o->beam_params.beta = 3;
+    o->beam_params.alpha = 0.6;
+    o->beam_params.beta = -0.5;
 
     enum {
         OPT_CPU_WARMUP = 256,

@@ -31,7 +31,7 @@ static void usage(FILE *f)
             "                  ds2-transcribe --probs) instead of running the forward pass\n"
             "  --lm FILE       beam search with this ARPA LM (default: beam without LM)\n"
             "  --alpha, --beta, --beam-width, --cutoff-top-n, --cutoff-prob: as ds2-transcribe\n"
-            "                  (defaults 0.5, 3, 64, 40, 1)\n"
+            "                  (defaults 0.6, -0.5, 64, 40, 1)\n"
             "  --unk-score-offset, --token-min-logp, --beam-prune-logp: as ds2-transcribe\n"
             "                  (defaults -10, 0, 0; pyctcdecode's: -10, -5, -10)\n"
             "  --greedy        time the greedy decoder instead\n"
@@ -104,8 +104,8 @@ int main(int argc, char **argv)
     ds2_run_params rp = ds2_run_default_params();
     rp.decoder = DS2_DECODER_BEAM;
     rp.beam_width = 64;
-    rp.alpha = 0.5;
-    rp.beta = 3;
+    rp.alpha = 0.6;
+    rp.beta = -0.5;
     int repeats = 5;
     ds2_session_params sp = ds2_session_default_params();
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
