@@ -658,6 +658,10 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                 double val = c == own ? e.pb + v : total + v;
                 if (val == -INFINITY)
                     continue;
+                /* a new prefix that completes no word scores at most its parent's LM score: most
+                 * fall below the floor by that bound already */
+                if (c != scored && s.kid[c] < 0 && val + en->lm_score < floor)
+                    continue;
                 /* extend()'s test for a label that completes no word, hoisted */
                 double child = 0;
                 if (c == scored)
