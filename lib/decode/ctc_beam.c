@@ -50,6 +50,7 @@ typedef struct search {
     int *one_byte;       /* [L]: the label is byte_label's for its byte (else: trie searches) */
     int *pos;            /* [L]: this frame, each label's place among the kept ones, -1 pruned */
     int *todo;           /* [L]: scratch, the labels an entry's extensions try */
+    unsigned char *spec; /* [L]: blank, the separator, and the entry's own label and children */
     node *nodes;
     int n_nodes, cap_nodes;
     int *kid; /* [L]: the children of the beam entry being extended, by label, -1 none */
@@ -63,6 +64,13 @@ static double lse(double a, double b)
         return b;
     if (b == -INFINITY)
         return a;
+    /* past 40 nats the smaller term is below half an ulp of the larger whenever that is >= 1 in
+     * magnitude (log1p(e^-40) = 4e-18): skip the transcendentals */
+    double d = a - b;
+    if (d > 40 && a <= -1)
+        return a;
+    if (d < -40 && b <= -1)
+        return b;
     return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
 }
 
@@ -504,7 +512,7 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         if (s.space < 0 && l != blank && !strcmp(labels[l], " "))
             s.space = l;
     }
-    s.label_bytes = malloc((size_t)L * 6 * sizeof *s.label_bytes);
+    s.label_bytes = malloc((size_t)L * 7 * sizeof *s.label_bytes);
     if (!s.label_bytes)
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the beam search");
     s.label_chars = s.label_bytes + L;
@@ -512,6 +520,7 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
     s.one_byte = s.label_bytes + 3 * L;
     s.pos = s.label_bytes + 4 * L;
     s.todo = s.label_bytes + 5 * L;
+    s.spec = (unsigned char *)(s.label_bytes + 6 * L);
     for (int b = 0; b < 256; b++)
         s.byte_label[b] = -1;
     for (int l = 0; l < L; l++) {
@@ -527,7 +536,8 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
     int B = p->beam_width;
     entry *beam = malloc((size_t)B * sizeof *beam);
     label_prob *lp = malloc((size_t)L * sizeof *lp);
-    double *lnp = malloc((size_t)L * sizeof *lnp);
+    double *lnp = malloc((size_t)L * 2 * sizeof *lnp);
+    double *lnp_j = lnp ? lnp + L : NULL; /* lnp in lp's order */
     ranked *rank = NULL;
     int cap_rank = 0, n_beam = 1;
     ds2_status st = DS2_OK;
@@ -538,6 +548,8 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
     }
     for (int l = 0; l < L; l++)
         s.kid[l] = -1;
+    for (int l = 0; l < L; l++) /* the labels always tried; the loop adds each entry's own */
+        s.spec[l] = l == blank || (p->lm && l == s.space);
     beam[0] = (entry){0, -1, -1, 0.0, -INFINITY, 0.0, 0.0};
     s.nodes[0].alive = -1;
     for (int t = 0; t < T && st == DS2_OK; t++) {
@@ -552,6 +564,7 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         for (int j = 0; j < n; j++) {
             s.pos[lp[j].label] = j;
             lnp[lp[j].label] = log((double)lp[j].p);
+            lnp_j[j] = lnp[lp[j].label];
             if (lp[j].label == blank)
                 blank_lp = lnp[blank];
             else if (lnp[lp[j].label] > max_lp)
@@ -593,8 +606,12 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             double total = e.total;
             int own = e.node > 0 ? s.nodes[e.node].label : -1;
             const node *en = &s.nodes[e.node];
-            for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling)
+            for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling) {
                 s.kid[s.nodes[k].label] = k;
+                s.spec[s.nodes[k].label] = 1;
+            }
+            if (own >= 0)
+                s.spec[own] = 1;
             /* No new prefix of this entry that completes no word can make the beam (a word goes
              * on at no better LM score than its parent's): only blank, its own label, the
              * separator and the prefixes made before need a look. Common once the beam is full:
@@ -646,8 +663,14 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                     s.todo[r] = c;
                 }
             }
+            /* the full loop's cheap test below, first: a label that is not special (spec) and
+             * whose ln p is below this bound falls below the floor (margin: the test decides) */
+            double below = floor - total - en->lm_score;
+            below -= 1e-6 * (1.0 + fabs(below));
             for (int j = 0; j < count && !oom; j++) {
                 int c = quick ? s.todo[j] : lp[j].label;
+                if (!quick && lnp_j[j] < below && !s.spec[c])
+                    continue;
                 double v = lnp[c];
                 if (c == blank) {
                     oom |= add(&s, e.node, 1, total + v, t);
@@ -688,8 +711,12 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                 }
                 oom |= extend(&s, e.node, c, val, t, floor, child);
             }
-            for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling)
+            for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling) {
                 s.kid[s.nodes[k].label] = -1;
+                s.spec[s.nodes[k].label] = s.nodes[k].label == scored;
+            }
+            if (own >= 0)
+                s.spec[own] = own == scored;
             /* the label still sounding extends its last frame: its repeat is likelier than a blank
              * and than a fresh emission of the same label after a blank */
             if (own >= 0 && lnp[own] == lnp[own] && e.pnb > e.pb &&
