@@ -125,7 +125,8 @@ typedef struct ds2_lm ds2_lm;
 /* Reads an ARPA n-gram file (order 2..6, backoff weights) and validates every line, or a binary
  * LM (ds2_lm_save_binary); a bad or hostile file is DS2_ERR_MODEL_FORMAT with the line (the
  * section) at fault in error. The vocabulary must
- * include <s> and </s>; a missing <unk> scores log10 p = -100 (KenLM's convention). */
+ * include <s> and </s>; a missing <unk> scores log10 p = -100 (KenLM's convention). Either form
+ * also gets a trie of its words' prefixes, built once here, for ds2_run_params.unk_score_offset. */
 DS2_API ds2_status ds2_lm_load(const char *path, ds2_lm **lm, char *error, size_t error_size);
 /* Writes lm in libds2's binary LM form, which ds2_lm_load maps read-only and validates instead
  * of parsing (recognised by its magic; same scores as the ARPA file it came from). */
