@@ -125,7 +125,8 @@ typedef struct ds2_lm ds2_lm;
 /* Reads an ARPA n-gram file (order 2..6, backoff weights) and validates every line, or a binary
  * LM (ds2_lm_save_binary); a bad or hostile file is DS2_ERR_MODEL_FORMAT with the line (the
  * section) at fault in error. The vocabulary must
- * include <s> and </s>; a missing <unk> scores log10 p = -100 (KenLM's convention). */
+ * include <s> and </s>; a missing <unk> scores log10 p = -100 (KenLM's convention). Either form
+ * also gets a trie of its words' prefixes, built once here, for ds2_run_params.unk_score_offset. */
 DS2_API ds2_status ds2_lm_load(const char *path, ds2_lm **lm, char *error, size_t error_size);
 /* Writes lm in libds2's binary LM form, which ds2_lm_load maps read-only and validates instead
  * of parsing (recognised by its magic; same scores as the ARPA file it came from). */
@@ -184,6 +185,9 @@ typedef enum ds2_decoder {
  * chunks of this length. */
 #define DS2_DEFAULT_CHUNK_SECONDS 60.0
 
+/* ds2_run_params.unk_score_offset's default: pyctcdecode's (its DEFAULT_UNK_LOGP_OFFSET). */
+#define DS2_DEFAULT_UNK_SCORE_OFFSET (-10.0)
+
 typedef struct ds2_run_params {
     int want_probs; /* fill ds2_result.probs */
     /* > 0: split each utterance into chunks of this length and carry the RNN state across them,
@@ -201,6 +205,17 @@ typedef struct ds2_run_params {
                            reaches this, (0, 1] */
     const ds2_lm *lm;   /* optional; every word in it must be spelled with the model's labels */
     double alpha, beta; /* score = ln P_ctc + alpha ln P_lm + beta * words (with an LM) */
+    /* With an LM, pyctcdecode's unk_score_offset, <= 0 (0: off; default
+     * DS2_DEFAULT_UNK_SCORE_OFFSET): a soft lexicon. Added to log10 P_lm of a word the LM lacks
+     * (so it costs alpha * ln 10 * offset more than <unk>'s probability), and to the score (ln,
+     * not scaled by alpha) of a beam whose unfinished word is no prefix of an LM word, times
+     * its length / 6 past 6 characters, until the word ends. */
+    double unk_score_offset;
+    /* pyctcdecode's pruning, ln, <= 0 (0: off, the default): per frame, only labels with
+     * ln p >= token_min_logp (and always the likeliest) extend the beams (pyctcdecode: -5); and
+     * beams scoring more than -beam_prune_logp below the best are dropped (pyctcdecode: -10). */
+    double token_min_logp;
+    double beam_prune_logp;
 } ds2_run_params;
 /* Chunked runs, where they differ from upstream:
  * - A chunk whose spectrogram cannot be normalised (digital silence, or a tail too short to

@@ -63,6 +63,11 @@ expect "beam + lm + timestamps" 0 '"words": \[{"word": ' -- $B/ds2-transcribe -m
 expect "greedy timestamps" 0 '"start": ' -- $B/ds2-transcribe -m $M --timestamps $W
 expect "bad beam width" 1 "beam_width" -- $B/ds2-transcribe -m $M --decoder beam --beam-width -1 $W
 expect "alpha nan" 2 "alpha" -- $B/ds2-transcribe -m $M --decoder beam --alpha nan $W
+expect "pyctcdecode scoring and pruning" 0 "speech.wav	" -- $B/ds2-transcribe -m $M --decoder beam --lm test/golden/tiny.arpa --alpha 0.5 --beta 1 --beam-width 16 --unk-score-offset -2 --token-min-logp -5 --beam-prune-logp -10 $W
+expect "unk offset nan" 2 "unk-score-offset" -- $B/ds2-transcribe -m $M --decoder beam --unk-score-offset nan $W
+expect "unk offset positive" 1 "unk_score_offset" -- $B/ds2-transcribe -m $M --decoder beam --unk-score-offset 2 $W
+expect "token min logp positive" 1 "token_min_logp" -- $B/ds2-transcribe -m $M --decoder beam --token-min-logp 1 $W
+expect "beam prune logp nan" 2 "beam-prune-logp" -- $B/ds2-transcribe -m $M --decoder beam --beam-prune-logp nan $W
 expect "bad decoder" 2 "decoder" -- $B/ds2-transcribe -m $M --decoder viterbi $W
 expect "lm without beam" 2 "needs --decoder beam" -- $B/ds2-transcribe -m $M --lm test/golden/tiny.arpa $W
 expect "missing lm" 1 "nope.arpa" -- $B/ds2-transcribe -m $M --decoder beam --lm "$T/nope.arpa" $W

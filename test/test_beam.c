@@ -1,6 +1,7 @@
 /* The beam decoder against tools/ctc_beam_reference.py's golden beams (test/golden/beam.txt):
  * the same beams in the same order, scores within 1e-4 and the same label frames, across beam
- * widths and pruning settings, with and without test/golden/tiny.arpa; plus the decoder's own
+ * widths and pruning settings (ctcdecode's and pyctcdecode's), with and without
+ * test/golden/tiny.arpa and its partial-word scoring (unk_score_offset); plus the decoder's own
  * edge cases, word timestamps, and greedy paths. */
 #include <check.h>
 #include <math.h>
@@ -40,17 +41,19 @@ START_TEST(matches_reference)
         labels[l] = strcmp(names[l], "space") ? names[l] : " ";
     }
     struct ds2_lm *lm = load_tiny_lm();
-    int cases = 0, beams_checked = 0, with_lm = 0;
+    int cases = 0, beams_checked = 0, with_lm = 0, with_unk = 0, with_prune = 0;
     int id, T, LL, blank, width, topn, use_lm, n_beams;
-    double cutoff, alpha, beta;
-    while (fscanf(f, " case %d %d %d %d %d %lf %d %d %lf %lf %d", &id, &T, &LL, &blank, &width,
-                  &cutoff, &topn, &use_lm, &alpha, &beta, &n_beams) == 11) {
+    double cutoff, alpha, beta, unk, token_min, beam_prune;
+    while (fscanf(f, " case %d %d %d %d %d %lf %d %d %lf %lf %lf %lf %lf %d", &id, &T, &LL, &blank,
+                  &width, &cutoff, &topn, &use_lm, &alpha, &beta, &unk, &token_min, &beam_prune,
+                  &n_beams) == 14) {
         ck_assert_int_eq(LL, L);
         float *probs = malloc((size_t)T * L * sizeof *probs);
         ck_assert_int_eq(fscanf(f, " probs"), 0);
         for (int i = 0; i < T * L; i++)
             ck_assert_int_eq(fscanf(f, " %f", &probs[i]), 1);
-        ds2_beam_params p = {width, cutoff, topn, use_lm ? lm : NULL, alpha, beta};
+        ds2_beam_params p = {width, cutoff, topn,      use_lm ? lm : NULL, alpha,
+                             beta,  unk,    token_min, beam_prune};
         ds2_beam_out out;
         ds2_err err;
         ck_assert_msg(ds2_ctc_beam_decode(probs, T, L, blank, labels, &p, &out, &err) == DS2_OK,
@@ -80,12 +83,18 @@ START_TEST(matches_reference)
         free(probs);
         cases++;
         with_lm += use_lm;
+        with_unk += use_lm && unk < 0;
+        with_prune += token_min < 0 || beam_prune < 0;
     }
     fclose(f);
     ds2_lm_destroy(lm);
-    ck_assert_int_ge(cases, 30);
-    ck_assert_int_ge(with_lm, 12);
-    printf("beam: %d golden cases (%d with LM), %d beams match\n", cases, with_lm, beams_checked);
+    ck_assert_int_ge(cases, 60);
+    ck_assert_int_ge(with_lm, 30);
+    ck_assert_int_ge(with_unk, 14);
+    ck_assert_int_ge(with_prune, 10);
+    printf("beam: %d golden cases (%d with LM, %d of them with unk_score_offset, %d with "
+           "pyctcdecode's pruning), %d beams match\n",
+           cases, with_lm, with_unk, with_prune, beams_checked);
 }
 END_TEST
 
@@ -108,7 +117,7 @@ START_TEST(clear_input_decodes_like_greedy)
     int ids[] = {BLANK, A, A, BLANK, B, SP, SP, C, BLANK, C, C, BLANK};
     int T = 12;
     float *p = peaked(ids, T);
-    ds2_beam_params bp = {8, 1.0, 40, NULL, 0, 0};
+    ds2_beam_params bp = {8, 1.0, 40, NULL, 0, 0, 0, 0, 0};
     ds2_beam_out out;
     ds2_err err;
     ck_assert_int_eq(ds2_ctc_beam_decode(p, T, L, BLANK, LABELS, &bp, &out, &err), DS2_OK);
@@ -157,7 +166,7 @@ START_TEST(edge_cases)
 {
     ds2_beam_out out;
     ds2_err err;
-    ds2_beam_params bp = {4, 1.0, 40, NULL, 0, 0};
+    ds2_beam_params bp = {4, 1.0, 40, NULL, 0, 0, 0, 0, 0};
     /* no frames: one empty beam of probability 1 */
     ck_assert_int_eq(ds2_ctc_beam_decode(NULL, 0, L, BLANK, LABELS, &bp, &out, &err), DS2_OK);
     ck_assert_int_eq(out.n, 1);
@@ -170,10 +179,15 @@ START_TEST(edge_cases)
     ck_assert_int_eq(out.n, 0);
     ds2_beam_out_free(&out);
     /* bad parameters name themselves */
-    ds2_beam_params bad[] = {{0, 1.0, 40, NULL, 0, 0},   {-3, 1.0, 40, NULL, 0, 0},
-                             {4, 0.0, 40, NULL, 0, 0},   {4, 1.5, 40, NULL, 0, 0},
-                             {4, NAN, 40, NULL, 0, 0},   {4, 1.0, 0, NULL, 0, 0},
-                             {4, 1.0, 40, NULL, NAN, 0}, {4, 1.0, 40, NULL, 0, INFINITY}};
+    ds2_beam_params bad[] = {
+        {0, 1.0, 40, NULL, 0, 0, 0, 0, 0},        {-3, 1.0, 40, NULL, 0, 0, 0, 0, 0},
+        {4, 0.0, 40, NULL, 0, 0, 0, 0, 0},        {4, 1.5, 40, NULL, 0, 0, 0, 0, 0},
+        {4, NAN, 40, NULL, 0, 0, 0, 0, 0},        {4, 1.0, 0, NULL, 0, 0, 0, 0, 0},
+        {4, 1.0, 40, NULL, NAN, 0, 0, 0, 0},      {4, 1.0, 40, NULL, 0, INFINITY, 0, 0, 0},
+        {4, 1.0, 40, NULL, 0, 0, NAN, 0, 0},      {4, 1.0, 40, NULL, 0, 0, -INFINITY, 0, 0},
+        {4, 1.0, 40, NULL, 0, 0, 0.5, 0, 0},      {4, 1.0, 40, NULL, 0, 0, 0, NAN, 0},
+        {4, 1.0, 40, NULL, 0, 0, 0, 1.0, 0},      {4, 1.0, 40, NULL, 0, 0, 0, 0, NAN},
+        {4, 1.0, 40, NULL, 0, 0, 0, 0, INFINITY}, {4, 1.0, 40, NULL, 0, 0, 0, 0, 0.1}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ck_assert_int_eq(ds2_ctc_beam_decode(zero, 1, L, BLANK, LABELS, &bad[i], &out, &err),
                          DS2_ERR_INVALID_ARGUMENT);
@@ -196,7 +210,7 @@ START_TEST(lm_breaks_acoustic_ties)
     p[0 * L + A] = p[0 * L + C] = 0.45f;
     p[1 * L + B] = 0.95f;
     p[2 * L + BLANK] = 0.95f;
-    ds2_beam_params bp = {8, 1.0, 40, lm, 1.0, 0.0};
+    ds2_beam_params bp = {8, 1.0, 40, lm, 1.0, 0.0, 0, 0, 0};
     ds2_beam_out out;
     ds2_err err;
     ck_assert_int_eq(ds2_ctc_beam_decode(p, 3, L, BLANK, LABELS, &bp, &out, &err), DS2_OK);
@@ -212,6 +226,91 @@ START_TEST(lm_breaks_acoustic_ties)
 }
 END_TEST
 
+/* pyctcdecode's partial-word score. Frame 0: "'" (which starts no word of tiny.arpa) slightly
+ * likelier than A; then B. Width 1 keeps "'" without the offset; with it the beam pays the offset
+ * for "'" at once and keeps A, and the final score of an out-of-vocabulary word carries the
+ * offset in log10 units (x alpha ln 10). */
+START_TEST(partial_words_as_pyctcdecode)
+{
+    struct ds2_lm *lm = load_tiny_lm();
+    float p[3 * L];
+    for (int i = 0; i < 3 * L; i++)
+        p[i] = 0.001f;
+    p[0 * L + 4] = 0.5f; /* ' */
+    p[0 * L + A] = 0.45f;
+    p[1 * L + B] = 0.95f;
+    p[2 * L + BLANK] = 0.95f;
+    ds2_beam_out out;
+    ds2_err err;
+    ds2_beam_params plain = {1, 1.0, 40, lm, 1.0, 0.0, 0, 0, 0};
+    ck_assert_int_eq(ds2_ctc_beam_decode(p, 3, L, BLANK, LABELS, &plain, &out, &err), DS2_OK);
+    ck_assert_int_eq(out.paths[0].len, 2);
+    ck_assert_int_eq(out.paths[0].labels[0], 4);
+    /* "'B" is <unk> after <s>: no bigram, bo(<s>) -0.5 + p(<unk>) -1.2; then </s> after
+     * <s> <unk>: no trigram or bigram, bo(<unk>) 0 + p(</s>) -0.9 */
+    double unk_ln = (-0.5 + -1.2 + -0.9) * M_LN10;
+    ck_assert(fabs(out.paths[0].score - (out.paths[0].ctc + unk_ln)) < 1e-4);
+    ds2_beam_out_free(&out);
+    /* width 8: both survive; the offset moves "'B" down by alpha ln10 offset at the end */
+    ds2_beam_params wide = {8, 1.0, 40, lm, 1.0, 0.0, -2.0, 0, 0};
+    ck_assert_int_eq(ds2_ctc_beam_decode(p, 3, L, BLANK, LABELS, &wide, &out, &err), DS2_OK);
+    int found = 0;
+    for (int b = 0; b < out.n; b++)
+        if (out.paths[b].len == 2 && out.paths[b].labels[0] == 4 && out.paths[b].labels[1] == B) {
+            found = 1;
+            ck_assert(fabs(out.paths[b].score -
+                           (out.paths[b].ctc + (-0.5 - 1.2 - 2.0 - 0.9) * M_LN10)) < 1e-4);
+        }
+    ck_assert(found);
+    ck_assert_int_eq(out.paths[0].labels[0], A);
+    ds2_beam_out_free(&out);
+    ds2_beam_params soft = {1, 1.0, 40, lm, 1.0, 0.0, -1.0, 0, 0};
+    ck_assert_int_eq(ds2_ctc_beam_decode(p, 3, L, BLANK, LABELS, &soft, &out, &err), DS2_OK);
+    ck_assert_int_eq(out.paths[0].len, 2);
+    ck_assert_int_eq(out.paths[0].labels[0], A);
+    ck_assert_int_eq(out.paths[0].labels[1], B);
+    ds2_beam_out_free(&out);
+    /* without an LM the offset does nothing */
+    ds2_beam_params no_lm = {1, 1.0, 40, NULL, 1.0, 0.0, -1.0, 0, 0};
+    ck_assert_int_eq(ds2_ctc_beam_decode(p, 3, L, BLANK, LABELS, &no_lm, &out, &err), DS2_OK);
+    ck_assert_int_eq(out.paths[0].labels[0], 4);
+    ds2_beam_out_free(&out);
+    ds2_lm_destroy(lm);
+}
+END_TEST
+
+/* token_min_logp keeps the likeliest label even when it is below the threshold; beam_prune_logp
+ * drops final beams far below the best. */
+START_TEST(pyctcdecode_pruning)
+{
+    float p[2 * L];
+    for (int i = 0; i < 2 * L; i++)
+        p[i] = 1.0f / L; /* ln p = -1.79 for every label */
+    ds2_beam_out out;
+    ds2_err err;
+    ds2_beam_params bp = {64, 1.0, 40, NULL, 0, 0, 0, -1.0, 0};
+    ck_assert_int_eq(ds2_ctc_beam_decode(p, 2, L, BLANK, LABELS, &bp, &out, &err), DS2_OK);
+    /* only label 0 (blank, the first of the equally likely) extends: one empty beam */
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_int_eq(out.paths[0].len, 0);
+    ds2_beam_out_free(&out);
+    bp.token_min_logp = 0;
+    ck_assert_int_eq(ds2_ctc_beam_decode(p, 2, L, BLANK, LABELS, &bp, &out, &err), DS2_OK);
+    int all = out.n;
+    ck_assert_int_gt(all, 20);
+    ds2_beam_out_free(&out);
+    /* after two uniform frames a one-label prefix has 3/36 (XX, X_, _X), the empty one and each
+     * two-label one 1/36: a prune of -0.5 keeps the one-label prefixes only */
+    bp.beam_prune_logp = -0.5;
+    ck_assert_int_eq(ds2_ctc_beam_decode(p, 2, L, BLANK, LABELS, &bp, &out, &err), DS2_OK);
+    ck_assert_int_eq(out.n, L - 1);
+    for (int b = 0; b < out.n; b++)
+        ck_assert_int_eq(out.paths[b].len, 1);
+    ck_assert_int_lt(out.n, all);
+    ds2_beam_out_free(&out);
+}
+END_TEST
+
 static Suite *beam_suite(void)
 {
     Suite *s = suite_create("beam");
@@ -221,6 +320,8 @@ static Suite *beam_suite(void)
     tcase_add_test(tc, clear_input_decodes_like_greedy);
     tcase_add_test(tc, edge_cases);
     tcase_add_test(tc, lm_breaks_acoustic_ties);
+    tcase_add_test(tc, partial_words_as_pyctcdecode);
+    tcase_add_test(tc, pyctcdecode_pruning);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -295,6 +295,25 @@ static ds2_status bin_parse(const unsigned char *img, size_t n, struct ds2_lm **
     return ds2_lmbin_parse(img, n, "test.ds2lm", lm, err);
 }
 
+/* tiny.arpa's words A B C AB BA CAB: the prefix trie holds each of their prefixes and nothing
+ * else (not <s>, </s>, <unk>). */
+static void check_prefixes(const ds2_lm *lm)
+{
+    static const char *const yes[] = {"A", "B", "C", "AB", "BA", "CA", "CAB"};
+    static const char *const no[] = {"AA", "ABA", "CB", "'", "<", "<s>", "<unk>", "CABA", "D"};
+    ck_assert_int_eq(ds2_lm_prefix_step(lm, 0, "", 0), 0);
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        ck_assert_msg(ds2_lm_prefix_step(lm, 0, yes[i], strlen(yes[i])) > 0, "%s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        ck_assert_msg(ds2_lm_prefix_step(lm, 0, no[i], strlen(no[i])) == -1, "%s", no[i]);
+    /* stepwise equals at once; -1 stays -1 */
+    int32_t c = ds2_lm_prefix_step(lm, 0, "C", 1);
+    ck_assert_int_eq(ds2_lm_prefix_step(lm, c, "AB", 2), ds2_lm_prefix_step(lm, 0, "CAB", 3));
+    ck_assert_int_eq(ds2_lm_prefix_step(lm, -1, "A", 1), -1);
+    /* root + 7 distinct prefixes (A, B, C, AB, BA, CA, CAB) */
+    ck_assert_int_eq(lm->n_pfx, 8);
+}
+
 /* The binary form answers every query as the ARPA file does, through ds2_lm_load on a file. */
 START_TEST(binary_round_trip)
 {
@@ -326,6 +345,9 @@ START_TEST(binary_round_trip)
     }
     ck_assert_int_eq(ds2_lm_word_id(bin, "NOPE", 4), bin->unk_id);
     ck_assert_int_gt(queries, 2000);
+    check_prefixes(text);
+    check_prefixes(bin); /* built at load from the mapped vocabulary too */
+    ck_assert_int_eq(bin->n_pfx, text->n_pfx);
     /* written again from the binary: the same bytes */
     ck_assert_int_eq(ds2_lm_save_binary(bin, path, err, sizeof err), DS2_OK);
     size_t size2;
@@ -530,6 +552,8 @@ START_TEST(run_with_lm)
 
     ds2_run_params rp = ds2_run_default_params();
     ck_assert_int_eq(rp.decoder, DS2_DECODER_GREEDY);
+    ck_assert(rp.unk_score_offset == DS2_DEFAULT_UNK_SCORE_OFFSET);
+    ck_assert(rp.token_min_logp == 0 && rp.beam_prune_logp == 0);
     rp.want_timestamps = 1;
     ds2_result greedy, beam, with_lm;
     ck_assert_int_eq(ds2_run(s, &u, 1, &rp, &greedy), DS2_OK);
@@ -578,6 +602,24 @@ START_TEST(run_with_lm)
     bad = rp;
     bad.decoder = (ds2_decoder)9;
     ck_assert_int_eq(ds2_run(s, &u, 1, &bad, &r), DS2_ERR_INVALID_ARGUMENT);
+    double bad_unk[] = {NAN, INFINITY, -INFINITY, 1.0};
+    for (size_t i = 0; i < sizeof bad_unk / sizeof *bad_unk; i++) {
+        bad = rp;
+        bad.unk_score_offset = bad_unk[i];
+        ck_assert_int_eq(ds2_run(s, &u, 1, &bad, &r), DS2_ERR_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(ds2_session_error(s), "unk_score_offset"));
+    }
+    double bad_prune[] = {NAN, INFINITY, 0.5};
+    for (size_t i = 0; i < sizeof bad_prune / sizeof *bad_prune; i++) {
+        bad = rp;
+        bad.token_min_logp = bad_prune[i];
+        ck_assert_int_eq(ds2_run(s, &u, 1, &bad, &r), DS2_ERR_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(ds2_session_error(s), "token_min_logp"));
+        bad = rp;
+        bad.beam_prune_logp = bad_prune[i];
+        ck_assert_int_eq(ds2_run(s, &u, 1, &bad, &r), DS2_ERR_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(ds2_session_error(s), "beam_prune_logp"));
+    }
 
     /* an LM in lower case does not match the labels */
     char *lower = write_temp("\\data\\\nngram 1=3\nngram 2=1\n\n\\1-grams:\n-99 <s>\n-1 </s>\n"

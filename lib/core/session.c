@@ -46,7 +46,22 @@ ds2_run_params ds2_run_default_params(void)
     p.beam_width = 10;
     p.cutoff_top_n = 40;
     p.cutoff_prob = 1.0;
+    p.unk_score_offset = DS2_DEFAULT_UNK_SCORE_OFFSET;
     return p;
+}
+
+static ds2_beam_params beam_params(const ds2_run_params *rp)
+{
+    ds2_beam_params bp = {.beam_width = rp->beam_width,
+                          .cutoff_prob = rp->cutoff_prob,
+                          .cutoff_top_n = rp->cutoff_top_n,
+                          .lm = rp->lm,
+                          .alpha = rp->alpha,
+                          .beta = rp->beta,
+                          .unk_score_offset = rp->unk_score_offset,
+                          .token_min_logp = rp->token_min_logp,
+                          .beam_prune_logp = rp->beam_prune_logp};
+    return bp;
 }
 
 static ds2_status session_fail(ds2_session *s, const ds2_err *err, ds2_status st)
@@ -186,8 +201,7 @@ static ds2_status decode(ds2_session *s, const float *probs, int frames, const d
     ds2_beam_out beams = {0, NULL};
     ds2_status st = DS2_OK;
     if (rp->decoder == DS2_DECODER_BEAM) {
-        ds2_beam_params bp = {rp->beam_width, rp->cutoff_prob, rp->cutoff_top_n,
-                              rp->lm,         rp->alpha,       rp->beta};
+        ds2_beam_params bp = beam_params(rp);
         st = ds2_ctc_beam_decode(probs, frames, m->file.n_labels, m->file.blank_index, labels, &bp,
                                  &beams, err);
         if (st != DS2_OK)
@@ -642,15 +656,14 @@ static ds2_status check_decoder(ds2_session *s, const ds2_run_params *rp, ds2_er
     if (rp->decoder != DS2_DECODER_BEAM)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "ds2_run: unknown decoder %d",
                         (int)rp->decoder);
-    ds2_beam_params bp = {rp->beam_width, rp->cutoff_prob, rp->cutoff_top_n,
-                          rp->lm,         rp->alpha,       rp->beta};
+    ds2_beam_params bp = beam_params(rp);
     const char *why = ds2_beam_params_check(&bp);
     if (*why)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
                         "ds2_run: %s (beam_width %d, cutoff_top_n %d, cutoff_prob %g, alpha %g, "
-                        "beta %g)",
-                        why, rp->beam_width, rp->cutoff_top_n, rp->cutoff_prob, rp->alpha,
-                        rp->beta);
+                        "beta %g, unk_score_offset %g, token_min_logp %g, beam_prune_logp %g)",
+                        why, rp->beam_width, rp->cutoff_top_n, rp->cutoff_prob, rp->alpha, rp->beta,
+                        rp->unk_score_offset, rp->token_min_logp, rp->beam_prune_logp);
     if (rp->lm && rp->lm != s->lm_checked) {
         ds2_status st = check_lm_labels(s->model, rp->lm, err);
         if (st != DS2_OK)

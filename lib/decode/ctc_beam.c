@@ -1,13 +1,12 @@
 /* Prefix beam search. Prefixes are nodes of a trie (parent, label), made only for the beam's
  * survivors (each node lists its children, so finding a known prefix costs no hashing); each
- * carries the LM state of its prefix (the words' context and accumulated alpha/beta score). */
+ * carries the LM state of its prefix (the words' context and accumulated alpha/beta score, and
+ * where its unfinished word lies in the LM's trie of word prefixes). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode/ctc_beam.h"
-
-#define MAX_WORD_BYTES 1024
 
 typedef struct node {
     int parent, label;
@@ -16,7 +15,11 @@ typedef struct node {
     int alive;          /* last frame this node was in the beam */
     double alive_total; /* its ln P_ctc then */
     int next_gen, next_slot;
-    double lm_score; /* alpha * ln P_lm + beta * words of the completed words */
+    double lm_words; /* alpha * ln P_lm + beta * words of the completed words */
+    double lm_score; /* lm_words + the unfinished word's penalty: what the beam ranks by */
+    int32_t pfx;     /* the unfinished word's node in the LM's prefix trie, -1: starts no word */
+    int wchars;      /* its length in characters */
+    int wlen;        /* and in labels */
     int32_t ctx[DS2_LM_MAX_ORDER - 1];
     int n_ctx;
     int space_known;    /* space_score holds the LM score of this prefix + separator */
@@ -39,6 +42,15 @@ typedef struct search {
     int T, L, blank, space;
     const char *const *labels;
     const ds2_beam_params *p;
+    int partial;         /* score unfinished words (an LM and unk_score_offset < 0) */
+    int *label_bytes;    /* [L] strlen of each label */
+    int *label_chars;    /* [L] its UTF-8 characters (pyctcdecode counts characters) */
+    int32_t *pkid;       /* [L]: the prefix trie's children of the beam entry being extended */
+    int byte_label[256]; /* the one-byte label spelled by each byte (-1 none) */
+    int *one_byte;       /* [L]: the label is byte_label's for its byte (else: trie searches) */
+    int *pos;            /* [L]: this frame, each label's place among the kept ones, -1 pruned */
+    int *todo;           /* [L]: scratch, the labels an entry's extensions try */
+    unsigned char *spec; /* [L]: blank, the separator, and the entry's own label and children */
     node *nodes;
     int n_nodes, cap_nodes;
     int *kid; /* [L]: the children of the beam entry being extended, by label, -1 none */
@@ -52,6 +64,13 @@ static double lse(double a, double b)
         return b;
     if (b == -INFINITY)
         return a;
+    /* past 40 nats the smaller term is below half an ulp of the larger whenever that is >= 1 in
+     * magnitude (log1p(e^-40) = 4e-18): skip the transcendentals */
+    double d = a - b;
+    if (d > 40 && a <= -1)
+        return a;
+    if (d < -40 && b <= -1)
+        return b;
     return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
 }
 
@@ -65,40 +84,69 @@ const char *ds2_beam_params_check(const ds2_beam_params *p)
         return "cutoff_top_n must be >= 1";
     if (!isfinite(p->alpha) || !isfinite(p->beta))
         return "alpha and beta must be finite numbers";
+    if (!isfinite(p->unk_score_offset) || p->unk_score_offset > 0)
+        return "unk_score_offset must be a finite number <= 0";
+    if (!(p->token_min_logp <= 0) || !(p->beam_prune_logp <= 0))
+        return "token_min_logp and beam_prune_logp must be <= 0 (0: off)";
     return "";
+}
+
+/* pyctcdecode's LanguageModel.score_partial_token: an unfinished word that starts no vocabulary
+ * word costs unk_score_offset, more past AVG_TOKEN_LEN (6) characters. */
+static double partial_penalty(const search *s, int32_t pfx, int wchars)
+{
+    if (pfx >= 0 || wchars == 0)
+        return 0;
+    double off = s->p->unk_score_offset;
+    return wchars > 6 ? off * wchars / 6.0 : off;
+}
+
+/* lm_score of parent + label, for a label that is not the separator, whose unfinished word is
+ * the trie node pfx */
+static double child_score(const search *s, const node *parent, int label, int32_t pfx)
+{
+    if (!s->partial)
+        return parent->lm_score;
+    return parent->lm_words + partial_penalty(s, pfx, parent->wchars + s->label_chars[label]);
 }
 
 /* The LM state of parent + label: a separator completes the word since the previous one. */
 static void node_lm(search *s, node *n, const node *parent)
 {
+    n->lm_words = parent->lm_words;
     n->lm_score = parent->lm_score;
+    n->pfx = parent->pfx;
+    n->wchars = parent->wchars;
+    n->wlen = parent->wlen;
     n->n_ctx = parent->n_ctx;
     memcpy(n->ctx, parent->ctx, sizeof n->ctx);
     const struct ds2_lm *lm = s->p->lm;
-    if (!lm || n->label != s->space)
+    if (!lm)
         return;
-    int chain[MAX_WORD_BYTES], len = 0;
-    for (int i = n->parent; i > 0 && s->nodes[i].label != s->space; i = s->nodes[i].parent) {
-        if (len == MAX_WORD_BYTES)
-            break;
-        chain[len++] = s->nodes[i].label;
+    if (n->label != s->space) {
+        /* the word goes on: its place in the trie of word prefixes */
+        n->pfx = parent->pfx >= 0 ? ds2_lm_prefix_step(lm, parent->pfx, s->labels[n->label],
+                                                       (size_t)s->label_bytes[n->label])
+                                  : -1;
+        n->wchars += s->label_chars[n->label];
+        n->wlen++;
+        n->lm_score = child_score(s, parent, n->label, n->pfx);
+        return;
     }
-    if (len == 0)
+    n->pfx = 0; /* a new word begins */
+    n->wchars = n->wlen = 0;
+    n->lm_score = n->lm_words;
+    if (parent->wlen == 0)
         return; /* two separators in a row: no word between them */
-    char word[MAX_WORD_BYTES + 1];
-    size_t bytes = 0;
-    int fits = len < MAX_WORD_BYTES;
-    for (int i = len - 1; fits && i >= 0; i--) {
-        size_t add = strlen(s->labels[chain[i]]);
-        if (bytes + add > MAX_WORD_BYTES)
-            fits = 0;
-        else {
-            memcpy(word + bytes, s->labels[chain[i]], add);
-            bytes += add;
-        }
-    }
-    int32_t id = fits ? ds2_lm_word_id(lm, word, bytes) : lm->unk_id;
-    n->lm_score += s->p->alpha * M_LN10 * ds2_lm_log10p(lm, n->ctx, n->n_ctx, id) + s->p->beta;
+    /* the trie node of the word's spelling knows the word (no spelling to hash) */
+    int32_t id = parent->pfx >= 0 ? lm->pfx_word[parent->pfx] : -1;
+    if (id < 0)
+        id = lm->unk_id;
+    double lp = ds2_lm_log10p(lm, n->ctx, n->n_ctx, id);
+    if (id == lm->unk_id)
+        lp += s->p->unk_score_offset; /* pyctcdecode's LanguageModel.score: log10 units */
+    n->lm_words += s->p->alpha * M_LN10 * lp + s->p->beta;
+    n->lm_score = n->lm_words;
     int keep = lm->order - 1;
     if (n->n_ctx < keep)
         n->ctx[n->n_ctx++] = id;
@@ -133,10 +181,13 @@ static int new_node(search *s, int parent, int label, int t)
         s->nodes[parent].first_child = i;
     }
     n->next_gen = -1;
-    if (parent >= 0)
+    if (parent >= 0) {
         node_lm(s, n, &s->nodes[parent]);
-    else
-        n->n_ctx = 0;
+    } else if (s->p->lm && s->p->lm->order > 1) {
+        /* the first word follows <s>, as KenLM scores a sentence (and ctcdecode, pyctcdecode) */
+        n->ctx[0] = s->p->lm->bos_id;
+        n->n_ctx = 1;
+    }
     return i;
 }
 
@@ -179,10 +230,11 @@ static int add(search *s, int i, int blank, double v, int t)
  * the beam, the mass joins it, and its frames restart if this emission is the likelier story
  * (v beats all the probability it had, which bounds every path that emitted the label earlier),
  * so a label kept in the beam on a faint early emission still starts where it sounds. Otherwise
- * it is a new candidate, scored with the LM if the label completes a word; one scoring below
+ * it is a new candidate, scored with the LM if the label completes a word (else child_lm, the
+ * caller's child_score); one scoring below
  * `floor` cannot make the beam (at least beam_width entries will score above it) and is not
  * listed, though a known prefix still has its frames restarted as if it were. */
-static int extend(search *s, int parent, int label, double v, int t, double floor)
+static int extend(search *s, int parent, int label, double v, int t, double floor, double child_lm)
 {
     if (v == -INFINITY)
         return 0;
@@ -194,21 +246,19 @@ static int extend(search *s, int parent, int label, double v, int t, double floo
         return add(s, i, 0, v, t);
     }
     node *pn = &s->nodes[parent];
-    double lm_score = pn->lm_score;
-    if (s->p->lm && label == s->space) {
-        if (i >= 0) {
-            lm_score = s->nodes[i].lm_score; /* known prefix: its LM state is made */
-        } else {
-            if (!pn->space_known) {
-                node tmp;
-                tmp.parent = parent;
-                tmp.label = label;
-                node_lm(s, &tmp, pn);
-                pn->space_score = tmp.lm_score;
-                pn->space_known = 1;
-            }
-            lm_score = pn->space_score;
+    double lm_score = child_lm;
+    if (i >= 0) {
+        lm_score = s->nodes[i].lm_score; /* known prefix: its LM state is made */
+    } else if (s->p->lm && label == s->space) {
+        if (!pn->space_known) {
+            node tmp;
+            tmp.parent = parent;
+            tmp.label = label;
+            node_lm(s, &tmp, pn);
+            pn->space_score = tmp.lm_score;
+            pn->space_known = 1;
         }
+        lm_score = pn->space_score;
     }
     if (i >= 0)
         s->nodes[i].first = s->nodes[i].last = t; /* a fresh emission */
@@ -316,15 +366,41 @@ static int by_prob(const void *a, const void *b)
     return (x->label > y->label) - (x->label < y->label);
 }
 
+/* pyctcdecode's beam_prune_logp (< 0): keeps the entries of r scoring at least the best + it, in
+ * their order. Returns how many. */
+static int prune_beams(ranked *r, int n, double beam_prune_logp)
+{
+    if (!(beam_prune_logp < 0) || beam_prune_logp == -INFINITY || n == 0)
+        return n;
+    double best = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (r[i].score > best)
+            best = r[i].score;
+    double keep = best + beam_prune_logp;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (r[i].score >= keep)
+            r[m++] = r[i];
+    return m;
+}
+
 /* ctcdecode's get_pruned_log_probs: labels by probability, kept while the cumulative
- * probability is below cutoff_prob (the one reaching it included), at most cutoff_top_n. */
+ * probability is below cutoff_prob (the one reaching it included), at most cutoff_top_n; and
+ * pyctcdecode's token_min_logp: only those with ln p >= it, but at least the likeliest. */
 static int prune(const float *row, int L, const ds2_beam_params *p, label_prob *out)
 {
     for (int l = 0; l < L; l++)
         out[l] = (label_prob){row[l], l};
-    if (p->cutoff_prob >= 1.0 && p->cutoff_top_n >= L)
+    int min_logp = p->token_min_logp < 0 && p->token_min_logp > -INFINITY;
+    if (p->cutoff_prob >= 1.0 && p->cutoff_top_n >= L && !min_logp)
         return L;
     qsort(out, (size_t)L, sizeof *out, by_prob);
+    if (min_logp) {
+        int keep = 1;
+        while (keep < L && log((double)out[keep].p) >= p->token_min_logp)
+            keep++;
+        L = keep;
+    }
     int n = L;
     if (p->cutoff_prob < 1.0) {
         double cum = 0;
@@ -367,6 +443,7 @@ static ds2_status emit(search *s, entry *beam, int n_beam, ds2_beam_out *out, ds
     }
     for (int b = 0; b < n_beam; b++)
         r[b] = (ranked){lse(beam[b].pb, beam[b].pnb) + end_score(s, beam[b].node), b};
+    n_beam = prune_beams(r, n_beam, s->p->beam_prune_logp);
     if (n_beam > 1)
         qsort(r, (size_t)n_beam, sizeof *r, by_score);
     for (int b = 0; b < n_beam; b++) {
@@ -421,18 +498,46 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
     const char *why = ds2_beam_params_check(p);
     if (*why)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: %s", why);
-    search s = {
-        .probs = probs, .T = T, .L = L, .blank = blank, .space = -1, .labels = labels, .p = p};
+    search s = {.probs = probs,
+                .T = T,
+                .L = L,
+                .blank = blank,
+                .space = -1,
+                .labels = labels,
+                .p = p,
+                .partial = p->lm && p->unk_score_offset < 0};
     for (int l = 0; l < L; l++) {
         if (!labels[l])
             return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "beam search: label %d is NULL", l);
         if (s.space < 0 && l != blank && !strcmp(labels[l], " "))
             s.space = l;
     }
+    s.label_bytes = malloc((size_t)L * 7 * sizeof *s.label_bytes);
+    if (!s.label_bytes)
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the beam search");
+    s.label_chars = s.label_bytes + L;
+    s.pkid = s.label_bytes + 2 * L;
+    s.one_byte = s.label_bytes + 3 * L;
+    s.pos = s.label_bytes + 4 * L;
+    s.todo = s.label_bytes + 5 * L;
+    s.spec = (unsigned char *)(s.label_bytes + 6 * L);
+    for (int b = 0; b < 256; b++)
+        s.byte_label[b] = -1;
+    for (int l = 0; l < L; l++) {
+        s.label_bytes[l] = (int)strlen(labels[l]);
+        s.label_chars[l] = 0;
+        for (const char *c = labels[l]; *c; c++)
+            s.label_chars[l] += ((unsigned char)*c & 0xC0) != 0x80; /* not a continuation byte */
+        if (s.label_bytes[l] == 1 && l != blank && s.byte_label[(unsigned char)labels[l][0]] < 0)
+            s.byte_label[(unsigned char)labels[l][0]] = l;
+    }
+    for (int l = 0; l < L; l++)
+        s.one_byte[l] = s.label_bytes[l] == 1 && s.byte_label[(unsigned char)labels[l][0]] == l;
     int B = p->beam_width;
     entry *beam = malloc((size_t)B * sizeof *beam);
     label_prob *lp = malloc((size_t)L * sizeof *lp);
-    double *lnp = malloc((size_t)L * sizeof *lnp);
+    double *lnp = malloc((size_t)L * 2 * sizeof *lnp);
+    double *lnp_j = lnp ? lnp + L : NULL; /* lnp in lp's order */
     ranked *rank = NULL;
     int cap_rank = 0, n_beam = 1;
     ds2_status st = DS2_OK;
@@ -443,6 +548,8 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
     }
     for (int l = 0; l < L; l++)
         s.kid[l] = -1;
+    for (int l = 0; l < L; l++) /* the labels always tried; the loop adds each entry's own */
+        s.spec[l] = l == blank || (p->lm && l == s.space);
     beam[0] = (entry){0, -1, -1, 0.0, -INFINITY, 0.0, 0.0};
     s.nodes[0].alive = -1;
     for (int t = 0; t < T && st == DS2_OK; t++) {
@@ -450,20 +557,30 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
         int n = prune(row, L, p, lp);
         double blank_lp = -INFINITY;
         for (int l = 0; l < L; l++)
-            lnp[l] = NAN; /* not among the pruned */
+            lnp[l] = NAN;          /* not among the pruned */
+        double max_lp = -INFINITY; /* the likeliest label but blank */
+        for (int l = 0; l < L; l++)
+            s.pos[l] = -1;
         for (int j = 0; j < n; j++) {
+            s.pos[lp[j].label] = j;
             lnp[lp[j].label] = log((double)lp[j].p);
+            lnp_j[j] = lnp[lp[j].label];
             if (lp[j].label == blank)
                 blank_lp = lnp[blank];
+            else if (lnp[lp[j].label] > max_lp)
+                max_lp = lnp[lp[j].label];
         }
         s.n_next = 0;
         int oom = 0;
         /* Each beam entry's own next score (blank and repeat) is a lower bound: extensions only
          * add to it. With a full beam, a new candidate below the lowest of these bounds cannot
          * make the next beam; the margin covers rounding in the log-sum-exp. */
+        /* With beam_prune_logp, the best of these bounds + beam_prune_logp is a floor too: the
+         * best next score is at least that bound. */
         double floor = -INFINITY;
-        if (n_beam == B) {
-            floor = INFINITY;
+        int beam_prune = p->beam_prune_logp < 0 && p->beam_prune_logp > -INFINITY;
+        if (n_beam == B || beam_prune) {
+            double lowest = INFINITY, highest = -INFINITY;
             for (int b = 0; b < n_beam; b++) {
                 const entry *e = &beam[b];
                 /* max for log-sum-exp: a bound, without the transcendentals */
@@ -472,22 +589,88 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                 if (own >= 0 && lnp[own] == lnp[own] && e->pnb + lnp[own] > own_next)
                     own_next = e->pnb + lnp[own];
                 own_next += s.nodes[e->node].lm_score;
-                if (own_next < floor)
-                    floor = own_next;
+                if (own_next < lowest)
+                    lowest = own_next;
+                if (own_next > highest)
+                    highest = own_next;
             }
-            floor -= 1e-9 * (1.0 + fabs(floor));
+            if (n_beam == B)
+                floor = lowest;
+            if (beam_prune && highest + p->beam_prune_logp > floor)
+                floor = highest + p->beam_prune_logp;
+            if (isfinite(floor))
+                floor -= 1e-9 * (1.0 + fabs(floor));
         }
         for (int b = 0; b < n_beam && !oom; b++) {
             entry e = beam[b];
             double total = e.total;
             int own = e.node > 0 ? s.nodes[e.node].label : -1;
-            for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
+            const node *en = &s.nodes[e.node];
+            for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling) {
                 s.kid[s.nodes[k].label] = k;
-            /* extend()'s test for a label that completes no word, hoisted */
-            double skip_below = floor - s.nodes[e.node].lm_score;
+                s.spec[s.nodes[k].label] = 1;
+            }
+            if (own >= 0)
+                s.spec[own] = 1;
+            /* No new prefix of this entry that completes no word can make the beam (a word goes
+             * on at no better LM score than its parent's): only blank, its own label, the
+             * separator and the prefixes made before need a look. Common once the beam is full:
+             * most entries are far below its top. */
+            int quick = total + max_lp + en->lm_score < floor;
+            /* the trie children of the entry's unfinished word, by label: one pass over them
+             * instead of a search per label */
+            if (s.partial && !quick) {
+                for (int l = 0; l < L; l++)
+                    s.pkid[l] = -1;
+                if (en->pfx >= 0)
+                    for (int l = 0; l < L; l++)
+                        if (!s.one_byte[l] && l != blank)
+                            s.pkid[l] = ds2_lm_prefix_step(p->lm, en->pfx, labels[l],
+                                                           (size_t)s.label_bytes[l]);
+                if (en->pfx > 0) {
+                    for (int32_t k = p->lm->pfx_child[en->pfx]; k >= 0; k = p->lm->pfx_sibling[k]) {
+                        int l = s.byte_label[p->lm->pfx_byte[k]];
+                        if (l >= 0)
+                            s.pkid[l] = k;
+                    }
+                } else if (en->pfx == 0) {
+                    for (int l = 0; l < L; l++)
+                        if (s.one_byte[l])
+                            s.pkid[l] = p->lm->pfx_root[(unsigned char)labels[l][0]];
+                }
+            }
             int scored = p->lm ? s.space : -1;
-            for (int j = 0; j < n && !oom; j++) {
-                int c = lp[j].label;
+            /* quick: the labels that need a look, in the order of lp (that of the full loop, so
+             * the next beam's entries are listed as the reference lists them) */
+            int count = n;
+            if (quick) {
+                count = 0;
+                int special[3] = {blank, own, scored};
+                for (int q = 0; q < 3; q++) {
+                    int c = special[q];
+                    if (c >= 0 && s.pos[c] >= 0 && (q < 2 || c != own))
+                        s.todo[count++] = c;
+                }
+                for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling) {
+                    int c = s.nodes[k].label;
+                    if (s.pos[c] >= 0 && c != own && c != scored)
+                        s.todo[count++] = c;
+                }
+                for (int q = 1; q < count; q++) {
+                    int c = s.todo[q], r = q;
+                    for (; r > 0 && s.pos[s.todo[r - 1]] > s.pos[c]; r--)
+                        s.todo[r] = s.todo[r - 1];
+                    s.todo[r] = c;
+                }
+            }
+            /* the full loop's cheap test below, first: a label that is not special (spec) and
+             * whose ln p is below this bound falls below the floor (margin: the test decides) */
+            double below = floor - total - en->lm_score;
+            below -= 1e-6 * (1.0 + fabs(below));
+            for (int j = 0; j < count && !oom; j++) {
+                int c = quick ? s.todo[j] : lp[j].label;
+                if (!quick && lnp_j[j] < below && !s.spec[c])
+                    continue;
                 double v = lnp[c];
                 if (c == blank) {
                     oom |= add(&s, e.node, 1, total + v, t);
@@ -498,7 +681,26 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                 double val = c == own ? e.pb + v : total + v;
                 if (val == -INFINITY)
                     continue;
-                if (val < skip_below && c != scored) {
+                /* a new prefix that completes no word scores at most its parent's LM score: most
+                 * fall below the floor by that bound already */
+                if (c != scored && s.kid[c] < 0 && val + en->lm_score < floor)
+                    continue;
+                /* extend()'s test for a label that completes no word, hoisted */
+                double child = 0;
+                if (c == scored)
+                    ; /* extend() scores the word */
+                else if (s.kid[c] >= 0)
+                    child = s.nodes[s.kid[c]].lm_score; /* the same, made already */
+                else if (!s.partial)
+                    child = en->lm_score;
+                else if (!quick)
+                    child = child_score(&s, en, c, en->pfx >= 0 ? s.pkid[c] : -1);
+                else
+                    child = child_score(&s, en, c,
+                                        en->pfx >= 0 ? ds2_lm_prefix_step(p->lm, en->pfx, labels[c],
+                                                                          (size_t)s.label_bytes[c])
+                                                     : -1);
+                if (c != scored && val + child < floor) {
                     int i = s.kid[c];
                     if (i < 0)
                         continue;
@@ -507,10 +709,14 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                         continue;
                     }
                 }
-                oom |= extend(&s, e.node, c, val, t, floor);
+                oom |= extend(&s, e.node, c, val, t, floor, child);
             }
-            for (int k = s.nodes[e.node].first_child; k >= 0; k = s.nodes[k].next_sibling)
+            for (int k = en->first_child; k >= 0; k = s.nodes[k].next_sibling) {
                 s.kid[s.nodes[k].label] = -1;
+                s.spec[s.nodes[k].label] = s.nodes[k].label == scored;
+            }
+            if (own >= 0)
+                s.spec[own] = own == scored;
             /* the label still sounding extends its last frame: its repeat is likelier than a blank
              * and than a fresh emission of the same label after a blank */
             if (own >= 0 && lnp[own] == lnp[own] && e.pnb > e.pb &&
@@ -535,7 +741,7 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
             e->total = lse(e->pb, e->pnb);
             rank[i] = (ranked){e->total + e->lm_score, i};
         }
-        n_beam = top_k(rank, s.n_next, B);
+        n_beam = top_k(rank, prune_beams(rank, s.n_next, p->beam_prune_logp), B);
         for (int b = 0; b < n_beam && st == DS2_OK; b++) {
             beam[b] = s.next[rank[b].index];
             if (beam[b].node < 0 &&
@@ -559,6 +765,7 @@ done:
     free(s.nodes);
     free(s.kid);
     free(s.next);
+    free(s.label_bytes);
     return st;
 }
 

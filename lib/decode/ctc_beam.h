@@ -1,6 +1,7 @@
 /* CTC prefix beam search over softmax outputs, with an optional word n-gram LM (ctcdecode's
- * algorithm without its dictionary trie). tools/ctc_beam_reference.py is the same search in plain
- * Python; test/test_beam.c holds the two to the same beams and scores. */
+ * algorithm; in place of its dictionary trie, which forbids words outside the LM's vocabulary,
+ * pyctcdecode's soft form of it: unk_score_offset). tools/ctc_beam_reference.py is the same search
+ * in plain Python; test/test_beam.c holds the two to the same beams and scores. */
 #ifndef DS2_CTC_BEAM_H
 #define DS2_CTC_BEAM_H
 
@@ -14,6 +15,13 @@ typedef struct ds2_beam_params {
     int cutoff_top_n;        /* >= 1: and at most this many labels per frame */
     const struct ds2_lm *lm; /* NULL: no LM */
     double alpha, beta;      /* score = ln P_ctc + alpha ln P_lm + beta words (with an LM) */
+    /* With an LM, pyctcdecode's unk_score_offset (<= 0; 0: off): added to log10 P_lm of a word
+     * the LM lacks (so scaled by alpha ln 10), and to the score (ln, unscaled) of a prefix whose
+     * unfinished word starts no vocabulary word, times its length / 6 past 6 characters. */
+    double unk_score_offset;
+    /* pyctcdecode's pruning (ln, <= 0; 0: off): per frame, only labels with ln p >= token_min_logp
+     * (and the likeliest) extend; beams scoring below the best + beam_prune_logp are dropped. */
+    double token_min_logp, beam_prune_logp;
 } ds2_beam_params;
 
 /* One hypothesis: its labels, and for each the frames of its first and last emission. */

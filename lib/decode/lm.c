@@ -1,4 +1,5 @@
 /* The n-gram model's tables: building them from a reader's entries, and backoff queries. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -84,10 +85,22 @@ ds2_status ds2_lm_create(int order, const uint64_t *counts, struct ds2_lm **out,
     return DS2_OK;
 }
 
+static void free_prefixes(struct ds2_lm *lm)
+{
+    free(lm->pfx_child);
+    free(lm->pfx_sibling);
+    free(lm->pfx_word);
+    free(lm->pfx_byte);
+    lm->pfx_child = lm->pfx_sibling = lm->pfx_word = NULL;
+    lm->pfx_byte = NULL;
+    lm->n_pfx = 0;
+}
+
 void ds2_lm_destroy(struct ds2_lm *lm)
 {
     if (!lm)
         return;
+    free_prefixes(lm);
     if (lm->image) {
         /* everything but the words array lies in the file image */
         free(lm->words);
@@ -229,7 +242,73 @@ ds2_status ds2_lm_finish(struct ds2_lm *lm, ds2_err *err)
         if (st != DS2_OK)
             return st;
     }
+    return ds2_lm_build_prefixes(lm, err);
+}
+
+static int32_t child_on(const struct ds2_lm *lm, int32_t node, unsigned char b)
+{
+    if (node == 0)
+        return lm->pfx_root[b];
+    for (int32_t c = lm->pfx_child[node]; c >= 0; c = lm->pfx_sibling[c])
+        if (lm->pfx_byte[c] == b)
+            return c;
+    return -1;
+}
+
+ds2_status ds2_lm_build_prefixes(struct ds2_lm *lm, ds2_err *err)
+{
+    free_prefixes(lm);
+    /* at most one node per byte of the vocabulary, plus the root */
+    size_t cap = 1;
+    for (int w = 0; w < lm->n_words; w++)
+        cap += strlen(lm->words[w]);
+    if (cap > INT32_MAX)
+        return ds2_fail(err, DS2_ERR_UNSUPPORTED, "LM vocabulary of %zu bytes is too large",
+                        cap - 1);
+    lm->pfx_child = malloc(cap * sizeof *lm->pfx_child);
+    lm->pfx_sibling = malloc(cap * sizeof *lm->pfx_sibling);
+    lm->pfx_word = malloc(cap * sizeof *lm->pfx_word);
+    lm->pfx_byte = malloc(cap);
+    if (!lm->pfx_child || !lm->pfx_sibling || !lm->pfx_word || !lm->pfx_byte) {
+        free_prefixes(lm);
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "out of memory for the LM's word prefixes");
+    }
+    for (int b = 0; b < 256; b++)
+        lm->pfx_root[b] = -1;
+    lm->pfx_child[0] = lm->pfx_sibling[0] = lm->pfx_word[0] = -1;
+    lm->pfx_byte[0] = 0;
+    size_t n = 1;
+    for (int w = 0; w < lm->n_words; w++) {
+        if (w == lm->unk_id || w == lm->bos_id || w == lm->eos_id || !lm->words[w][0])
+            continue;
+        int32_t node = 0;
+        for (const unsigned char *p = (const unsigned char *)lm->words[w]; *p; p++) {
+            int32_t c = child_on(lm, node, *p);
+            if (c < 0) {
+                c = (int32_t)n++;
+                lm->pfx_child[c] = lm->pfx_word[c] = -1;
+                lm->pfx_byte[c] = *p;
+                if (node == 0) {
+                    lm->pfx_sibling[c] = -1;
+                    lm->pfx_root[*p] = c;
+                } else {
+                    lm->pfx_sibling[c] = lm->pfx_child[node];
+                    lm->pfx_child[node] = c;
+                }
+            }
+            node = c;
+        }
+        lm->pfx_word[node] = w;
+    }
+    lm->n_pfx = n;
     return DS2_OK;
+}
+
+int32_t ds2_lm_prefix_step(const struct ds2_lm *lm, int32_t node, const char *bytes, size_t len)
+{
+    for (size_t i = 0; i < len && node >= 0; i++)
+        node = child_on(lm, node, (unsigned char)bytes[i]);
+    return node;
 }
 
 long ds2_lm_ngram_find(const struct ds2_lm *lm, int k, const int32_t *ids)

@@ -28,6 +28,16 @@ struct ds2_lm {
     int32_t *vocab_slots; /* word id + 1, 0 empty */
     size_t vocab_mask;
     int unk_id, bos_id, eos_id; /* unk_id added with log10 p = -100 when absent */
+    /* Every prefix of every vocabulary word (<s>, </s> and <unk> left out) as a byte trie, for
+     * the decoder's partial-word check: node 0 is the empty prefix, node n's children are listed
+     * from pfx_child[n] through pfx_sibling, each reached on the byte pfx_byte[child]; the root's
+     * children are also indexed by byte (pfx_root, -1 none). Built once at load
+     * (ds2_lm_build_prefixes) by both readers, the LM's own memory even for a mapped binary LM. */
+    int32_t *pfx_child, *pfx_sibling;
+    int32_t *pfx_word; /* the word id spelled by node n, -1 when it only begins words */
+    unsigned char *pfx_byte;
+    int32_t pfx_root[256];
+    size_t n_pfx;
     ds2_ngram_table table[DS2_LM_MAX_ORDER + 1];
     /* A binary LM (format/lmbin.h): the words, vocab_slots and tables point into this file
      * image (mapped read-only, or a heap copy when `image_heap`); only `words` (the pointer
@@ -48,6 +58,12 @@ ds2_status ds2_lm_add_ngram(struct ds2_lm *lm, int k, const int32_t *ids, float 
 /* After the last entry: requires <s> and </s>, adds <unk> if the file lacks it. */
 ds2_status ds2_lm_finish(struct ds2_lm *lm, ds2_err *err);
 void ds2_lm_destroy(struct ds2_lm *lm);
+/* Builds the prefix trie above from the vocabulary (called by ds2_lm_finish and the binary
+ * reader). */
+ds2_status ds2_lm_build_prefixes(struct ds2_lm *lm, ds2_err *err);
+/* The trie node of prefix(node) + bytes[0..len), or -1 when that starts no vocabulary word
+ * (node -1 stays -1). lm->pfx_word[node] is the word the node spells (-1: none). */
+int32_t ds2_lm_prefix_step(const struct ds2_lm *lm, int32_t node, const char *bytes, size_t len);
 
 /* Slot of the k-gram ids (k >= 2) in its table, or -1 when absent. */
 long ds2_lm_ngram_find(const struct ds2_lm *lm, int k, const int32_t *ids);

@@ -222,6 +222,8 @@ static ds2_status finish(unsigned char *img, size_t size, int heap, const char *
     lm->image_size = size;
     lm->image_heap = heap;
     ds2_status st = validate(img, size, name, lm, err);
+    if (st == DS2_OK)
+        st = ds2_lm_build_prefixes(lm, err);
     if (st != DS2_OK) {
         ds2_lm_destroy(lm);
         return st;

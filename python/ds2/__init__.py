@@ -279,7 +279,7 @@ _DEVICES = {"cpu": 0, "gpu": 1, "cuda": 1}
 _DECODERS = {"greedy": 0, "beam": 1}
 # Decoder options of Session and transcribe(); None means ds2_run_default_params()' value.
 _DECODE_KEYS = ("decoder", "lm", "alpha", "beta", "beam_width", "cutoff_top_n", "cutoff_prob",
-                "timestamps")
+                "unk_score_offset", "token_min_logp", "beam_prune_logp", "timestamps")
 
 
 class Session:
@@ -292,11 +292,14 @@ class Session:
     each): decoder='greedy' (default) or 'beam' (CTC prefix beam search); lm, a
     ds2.LanguageModel for the beam (loaded once, shared); alpha, beta (score = ln P_ctc +
     alpha ln P_lm + beta words; both 0 by default); beam_width (10), cutoff_top_n (40),
-    cutoff_prob (1.0); timestamps=True fills Result.words (either decoder)."""
+    cutoff_prob (1.0); unk_score_offset (-10: pyctcdecode's soft lexicon, see ds2.h; 0 off);
+    token_min_logp, beam_prune_logp (pyctcdecode's pruning, ln; 0 = off, the default);
+    timestamps=True fills Result.words (either decoder)."""
 
     def __init__(self, model, precision="fp32", device="cpu", threads=1, fp32_convs=False,
                  decoder="greedy", lm=None, alpha=None, beta=None, beam_width=None,
-                 cutoff_top_n=None, cutoff_prob=None, timestamps=True):
+                 cutoff_top_n=None, cutoff_prob=None, unk_score_offset=None, token_min_logp=None,
+                 beam_prune_logp=None, timestamps=True):
         self._handle = None
         if not isinstance(model, Model):
             raise TypeError(f"model must be a ds2.Model, not {type(model).__name__}")
@@ -312,7 +315,8 @@ class Session:
         self.precision, self.device = precision, device
         self.decode = dict(decoder=decoder, lm=lm, alpha=alpha, beta=beta, beam_width=beam_width,
                            cutoff_top_n=cutoff_top_n, cutoff_prob=cutoff_prob,
-                           timestamps=timestamps)
+                           unk_score_offset=unk_score_offset, token_min_logp=token_min_logp,
+                           beam_prune_logp=beam_prune_logp, timestamps=timestamps)
         self._run_params(self.decode)  # bad options fail here, not at the first transcribe
         # The C session is single-threaded; a lock turns misuse from two threads into waiting
         # instead of a data race. Waiting on it does not hold the GIL.
@@ -344,7 +348,8 @@ class Session:
         utterance longer than 60 s (DS2_DEFAULT_CHUNK_SECONDS); < 0 never chunks. A single path
         runs through ds2_run_file (the same result; a long file is read chunk by chunk). decode:
         any of the session's decoder options
-        (decoder, lm, alpha, beta, beam_width, cutoff_top_n, cutoff_prob, timestamps), for
+        (decoder, lm, alpha, beta, beam_width, cutoff_top_n, cutoff_prob, unk_score_offset,
+        token_min_logp, beam_prune_logp, timestamps), for
         this call only. Raises ds2.Error on any failure."""
         unknown = set(decode) - set(_DECODE_KEYS)
         if unknown:
@@ -372,8 +377,9 @@ class Session:
         for k in ("beam_width", "cutoff_top_n"):
             if opts[k] is not None:
                 setattr(rp, k, _c_int(k, opts[k]))
-        for k, v in (("chunk_seconds", chunk_seconds), ("alpha", opts["alpha"]),
-                     ("beta", opts["beta"]), ("cutoff_prob", opts["cutoff_prob"])):
+        for k, v in [("chunk_seconds", chunk_seconds)] + [
+                (k, opts[k]) for k in ("alpha", "beta", "cutoff_prob", "unk_score_offset",
+                                       "token_min_logp", "beam_prune_logp")]:
             if v is None:
                 continue
             if isinstance(v, bool):

@@ -53,7 +53,9 @@ class RunParams(ctypes.Structure):
                 ("want_timestamps", ctypes.c_int), ("decoder", ctypes.c_int),
                 ("beam_width", ctypes.c_int), ("cutoff_top_n", ctypes.c_int),
                 ("cutoff_prob", ctypes.c_double), ("lm", ctypes.c_void_p),
-                ("alpha", ctypes.c_double), ("beta", ctypes.c_double)]
+                ("alpha", ctypes.c_double), ("beta", ctypes.c_double),
+                ("unk_score_offset", ctypes.c_double), ("token_min_logp", ctypes.c_double),
+                ("beam_prune_logp", ctypes.c_double)]
 
 
 class Word(ctypes.Structure):

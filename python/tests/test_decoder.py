@@ -16,8 +16,8 @@ from ds2 import _lib
 from conftest import MODEL, ROOT, TRANSCRIBE, heldout
 
 LM = os.path.join(ROOT, "data", "lm-3gram.arpa")
-BEAM = dict(decoder="beam", alpha=0.5, beta=3.0, beam_width=16)
-BEAM_ARGS = ["--decoder", "beam", "--alpha", "0.5", "--beta", "3", "--beam-width", "16"]
+BEAM = dict(decoder="beam", alpha=0.6, beta=-0.5, beam_width=16)
+BEAM_ARGS = ["--decoder", "beam", "--alpha", "0.6", "--beta", "-0.5", "--beam-width", "16"]
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +126,21 @@ def test_greedy_words_equal_ds2_transcribe(session):
         assert r.score < 0
 
 
-@pytest.mark.parametrize("with_lm", [False, True])
-def test_beam_equals_ds2_transcribe(model, lm, with_lm):
+# pyctcdecode's scoring off, and its pruning with a stronger soft lexicon
+SCORING = {"default": ({}, []),
+           "no-unk": ({"unk_score_offset": 0.0}, ["--unk-score-offset", "0"]),
+           "pruned": ({"unk_score_offset": -5.0, "token_min_logp": -5.0, "beam_prune_logp": -10.0},
+                      ["--unk-score-offset", "-5", "--token-min-logp", "-5",
+                       "--beam-prune-logp", "-10"])}
+
+
+@pytest.mark.parametrize("with_lm,scoring", [(False, "default"), (True, "default"),
+                                             (True, "no-unk"), (True, "pruned")])
+def test_beam_equals_ds2_transcribe(model, lm, with_lm, scoring):
     paths = heldout(8)
-    ref = _reference(paths, *BEAM_ARGS, *(["--lm", LM] if with_lm else []))
-    s = model.session(**BEAM, lm=lm if with_lm else None)  # session defaults
+    kw, args = SCORING[scoring]
+    ref = _reference(paths, *BEAM_ARGS, *args, *(["--lm", LM] if with_lm else []))
+    s = model.session(**BEAM, **kw, lm=lm if with_lm else None)  # session defaults
     got = s.transcribe(paths)
     assert {p: _rounded(r) for p, r in zip(paths, got)} == ref
     assert [r.text for r in got] == [s.transcribe(p).text for p in paths]  # batch = alone
@@ -174,6 +184,11 @@ def test_one_lm_shared_by_threads(model, lm):
     ({"decoder": "beam", "cutoff_prob": 0.0}, ds2.Error, "cutoff"),
     ({"decoder": "beam", "cutoff_top_n": 0}, ds2.Error, "top"),
     ({"decoder": "beam", "alpha": float("nan")}, ds2.Error, "alpha"),
+    ({"decoder": "beam", "unk_score_offset": float("nan")}, ds2.Error, "unk_score_offset"),
+    ({"decoder": "beam", "unk_score_offset": 1.0}, ds2.Error, "unk_score_offset"),
+    ({"decoder": "beam", "token_min_logp": 0.5}, ds2.Error, "token_min_logp"),
+    ({"decoder": "beam", "beam_prune_logp": float("inf")}, ds2.Error, "beam_prune_logp"),
+    ({"token_min_logp": "x"}, ds2.Error, "number"),
     ({"alpha": "x"}, ds2.Error, "number"),
     ({"beam_width": 2**40}, ds2.Error, "out of range"),
     ({"lm": "data/lm-3gram.arpa"}, TypeError, "LanguageModel"),

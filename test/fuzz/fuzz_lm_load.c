@@ -1,7 +1,8 @@
 /* libFuzzer target: the LM reader (ds2_lm_load: ARPA header counts, sections, every line's fields
  * and numbers, vocabulary and n-gram tables). An accepted LM must describe itself consistently:
- * every word spells back to its own id, and every query with backoff over its vocabulary gives a
- * finite log10 probability (not necessarily <= 0: ARPA backoff weights may be positive). */
+ * every word spells back to its own id (and through the prefix trie), and every query with backoff
+ * over its vocabulary gives a finite log10 probability (not necessarily <= 0: ARPA backoff weights
+ * may be positive). */
 #include <math.h>
 #include <string.h>
 
@@ -29,6 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     if (ds2_lm_word_id(lm, "\x01no such word", 13) != lm->unk_id)
         abort();
+    /* the prefix trie built at load: every real word's spelling leads to a node that knows it */
+    for (int w = 0; w < lm->n_words; w++) {
+        if (w == lm->unk_id || w == lm->bos_id || w == lm->eos_id || !lm->words[w][0])
+            continue;
+        int32_t node = ds2_lm_prefix_step(lm, 0, lm->words[w], strlen(lm->words[w]));
+        if (node <= 0 || (size_t)node >= lm->n_pfx || lm->pfx_word[node] != w)
+            abort();
+    }
     /* queries along a walk through the vocabulary (bounded: fuzzed LMs can be large) */
     int32_t ctx[DS2_LM_MAX_ORDER] = {0};
     int n_ctx = 0, steps = lm->n_words < 64 ? lm->n_words * 4 : 256;

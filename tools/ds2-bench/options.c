@@ -16,39 +16,43 @@ const bench_condition bench_conditions[BENCH_N_CONDITIONS] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ds2-bench [options] [MANIFEST]\n"
-            "Measures WER/CER, batch-1 latency and batched throughput of a libds2 model for\n"
-            "each condition (cpu-fp32, cpu-int8, gpu-fp32), each in its own process.\n"
-            "\n"
-            "  -m, --model FILE          model (default data/default-model.gguf)\n"
-            "  -e, --eval FILE           eval manifest: deepspeech.pytorch JSON, CSV or TSV\n"
-            "                            (default data/eval/heldout/manifest.json)\n"
-            "  -c, --conditions LIST     comma-separated subset of cpu-fp32,cpu-int8,gpu-fp32\n"
-            "                            (default: all three)\n"
-            "  -t, --threads N           CPU threads per session (default: online cores)\n"
-            "  -n, --trials N            latency trials, batch 1 (default 300)\n"
-            "  -T, --throughput-trials N throughput trials (default 100)\n"
-            "  -b, --batch N             throughput batch size (default 8)\n"
-            "      --cpu-warmup N        warm-up runs before CPU timing (default 3)\n"
-            "      --gpu-warmup N        warm-up runs before GPU timing (default 10)\n"
-            "      --fp32-convs          cpu-int8 keeps the convs in fp32 (as PyTorch's\n"
-            "                            quantize_dynamic does); default: int8 after the first\n"
-            "      --gpu-index N         CUDA device ordinal (default 0)\n"
-            "      --lm FILE             also decode with the CTC beam search and this ARPA LM\n"
-            "                            (score = ln P_ctc + A ln P_lm + B words): a second row\n"
-            "                            per condition with its WER/CER; `make bench` passes\n"
-            "                            data/lm-3gram.arpa\n"
-            "      --beam                the beam-search row without --lm (no LM)\n"
-            "      --alpha A, --beta B   LM weight and word bonus (default 0.5, 3: tuned on dev)\n"
-            "      --beam-width W        (default 64)\n"
-            "      --cutoff-top-n N      labels tried per frame (default 40)\n"
-            "      --max-utterances N    use only the first N eval utterances (default all)\n"
-            "      --json FILE           write every figure and per-trial latency as JSON\n"
-            "      --markdown FILE       write the table as Markdown\n"
-            "      --plot FILE.svg       write latency distributions and WER vs speed-up\n"
-            "  -q, --quiet               no progress on stderr\n"
-            "  -h, --help\n");
+    fprintf(
+        out,
+        "usage: ds2-bench [options] [MANIFEST]\n"
+        "Measures WER/CER, batch-1 latency and batched throughput of a libds2 model for\n"
+        "each condition (cpu-fp32, cpu-int8, gpu-fp32), each in its own process.\n"
+        "\n"
+        "  -m, --model FILE          model (default data/default-model.gguf)\n"
+        "  -e, --eval FILE           eval manifest: deepspeech.pytorch JSON, CSV or TSV\n"
+        "                            (default data/eval/heldout/manifest.json)\n"
+        "  -c, --conditions LIST     comma-separated subset of cpu-fp32,cpu-int8,gpu-fp32\n"
+        "                            (default: all three)\n"
+        "  -t, --threads N           CPU threads per session (default: online cores)\n"
+        "  -n, --trials N            latency trials, batch 1 (default 300)\n"
+        "  -T, --throughput-trials N throughput trials (default 100)\n"
+        "  -b, --batch N             throughput batch size (default 8)\n"
+        "      --cpu-warmup N        warm-up runs before CPU timing (default 3)\n"
+        "      --gpu-warmup N        warm-up runs before GPU timing (default 10)\n"
+        "      --fp32-convs          cpu-int8 keeps the convs in fp32 (as PyTorch's\n"
+        "                            quantize_dynamic does); default: int8 after the first\n"
+        "      --gpu-index N         CUDA device ordinal (default 0)\n"
+        "      --lm FILE             also decode with the CTC beam search and this ARPA LM\n"
+        "                            (score = ln P_ctc + A ln P_lm + B words): a second row\n"
+        "                            per condition with its WER/CER; `make bench` passes\n"
+        "                            data/lm-3gram.arpa\n"
+        "      --beam                the beam-search row without --lm (no LM)\n"
+        "      --alpha A, --beta B   LM weight and word bonus (default 0.6, -0.5: tuned on dev)\n"
+        "      --beam-width W        (default 64)\n"
+        "      --cutoff-top-n N      labels tried per frame (default 40)\n"
+        "      --unk-score-offset U  pyctcdecode's soft lexicon (default -10; 0 off)\n"
+        "      --token-min-logp T, --beam-prune-logp D  pyctcdecode's pruning (default 0:\n"
+        "                            off; its own defaults are -5 and -10)\n"
+        "      --max-utterances N    use only the first N eval utterances (default all)\n"
+        "      --json FILE           write every figure and per-trial latency as JSON\n"
+        "      --markdown FILE       write the table as Markdown\n"
+        "      --plot FILE.svg       write latency distributions and WER vs speed-up\n"
+        "  -q, --quiet               no progress on stderr\n"
+        "  -h, --help\n");
 }
 
 /* Parses a decimal int in [lo, hi]; prints an error naming the option otherwise. */
@@ -125,14 +129,17 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
     o->beam_params = ds2_run_default_params();
     o->beam_params.decoder = DS2_DECODER_BEAM;
     o->beam_params.beam_width = 64;
-    o->beam_params.alpha = 0.5;
-    o->beam_params.beta = 3;
+    o->beam_params.alpha = 0.6;
+    o->beam_params.beta = -0.5;
 
     enum {
         OPT_CPU_WARMUP = 256,
         OPT_GPU_WARMUP,
         OPT_GPU_INDEX,
         OPT_MAX_UTT,
+        OPT_UNK_OFFSET,
+        OPT_TOKEN_MIN_LOGP,
+        OPT_BEAM_PRUNE_LOGP,
         OPT_JSON,
         OPT_MD,
         OPT_PLOT,
@@ -166,6 +173,9 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
         {"beta", required_argument, NULL, OPT_BETA},
         {"beam-width", required_argument, NULL, OPT_BEAM_WIDTH},
         {"cutoff-top-n", required_argument, NULL, OPT_TOP_N},
+        {"unk-score-offset", required_argument, NULL, OPT_UNK_OFFSET},
+        {"token-min-logp", required_argument, NULL, OPT_TOKEN_MIN_LOGP},
+        {"beam-prune-logp", required_argument, NULL, OPT_BEAM_PRUNE_LOGP},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -218,6 +228,15 @@ int bench_parse_options(int argc, char **argv, bench_options *o)
             break;
         case OPT_TOP_N:
             rc = parse_int("--cutoff-top-n", optarg, 1, 100000, &o->beam_params.cutoff_top_n);
+            break;
+        case OPT_UNK_OFFSET:
+            rc = parse_double("--unk-score-offset", optarg, &o->beam_params.unk_score_offset);
+            break;
+        case OPT_TOKEN_MIN_LOGP:
+            rc = parse_double("--token-min-logp", optarg, &o->beam_params.token_min_logp);
+            break;
+        case OPT_BEAM_PRUNE_LOGP:
+            rc = parse_double("--beam-prune-logp", optarg, &o->beam_params.beam_prune_logp);
             break;
         case OPT_GPU_WARMUP:
             rc = parse_int("--gpu-warmup", optarg, 0, 100000, &o->gpu_warmup);

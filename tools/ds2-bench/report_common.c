@@ -37,9 +37,12 @@ void report_decoder_line(char *buf, size_t size, const bench_report *rep)
         const ds2_run_params *b = &o->beam_params;
         n += snprintf(buf + n, size - (size_t)n, "; beam width %d, cutoff_top_n %d", b->beam_width,
                       b->cutoff_top_n);
+        if (n > 0 && (size_t)n < size && (b->token_min_logp < 0 || b->beam_prune_logp < 0))
+            n += snprintf(buf + n, size - (size_t)n, ", token_min_logp %g, beam_prune_logp %g",
+                          b->token_min_logp, b->beam_prune_logp);
         if (n > 0 && (size_t)n < size && o->lm_path)
-            snprintf(buf + n, size - (size_t)n, ", LM %s, alpha %g, beta %g", o->lm_path, b->alpha,
-                     b->beta);
+            snprintf(buf + n, size - (size_t)n, ", LM %s, alpha %g, beta %g, unk_score_offset %g",
+                     o->lm_path, b->alpha, b->beta, b->unk_score_offset);
     }
 }
 

@@ -123,6 +123,12 @@ static void json_condition(FILE *f, const bench_report *rep, bench_condition_id 
         json_number(f, rep->options->lm_path ? b->alpha : 0);
         fputs(", \"beta\": ", f);
         json_number(f, rep->options->lm_path ? b->beta : 0);
+        fputs(", \"unk_score_offset\": ", f);
+        json_number(f, rep->options->lm_path ? b->unk_score_offset : 0);
+        fputs(", \"token_min_logp\": ", f);
+        json_number(f, b->token_min_logp);
+        fputs(", \"beam_prune_logp\": ", f);
+        json_number(f, b->beam_prune_logp);
         fputs(",\n                 \"wer\": ", f);
         json_number(f, r->beam_wer);
         fputs(", \"cer\": ", f);

@@ -20,7 +20,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ds2-decode-bench [-m MODEL] [-e MANIFEST] [--probs DIR] [--lm FILE]\n"
             "                        [--alpha A] [--beta B] [--beam-width W] [--cutoff-top-n N]\n"
-            "                        [--cutoff-prob P] [--repeats R] [--tsv FILE] [--greedy]\n"
+            "                        [--cutoff-prob P] [--unk-score-offset U]\n"
+            "                        [--token-min-logp T] [--beam-prune-logp D]\n"
+            "                        [--repeats R] [--tsv FILE] [--greedy]\n"
             "Times ds2_decode (no network) on each eval utterance's softmax output, one thread.\n"
             "  -m MODEL        labels and, without --probs, the forward pass\n"
             "                  (default data/default-model.gguf)\n"
@@ -29,7 +31,9 @@ static void usage(FILE *f)
             "                  ds2-transcribe --probs) instead of running the forward pass\n"
             "  --lm FILE       beam search with this ARPA LM (default: beam without LM)\n"
             "  --alpha, --beta, --beam-width, --cutoff-top-n, --cutoff-prob: as ds2-transcribe\n"
-            "                  (defaults 0.5, 3, 64, 40, 1)\n"
+            "                  (defaults 0.6, -0.5, 64, 40, 1)\n"
+            "  --unk-score-offset, --token-min-logp, --beam-prune-logp: as ds2-transcribe\n"
+            "                  (defaults -10, 0, 0; pyctcdecode's: -10, -5, -10)\n"
             "  --greedy        time the greedy decoder instead\n"
             "  --precision P   fp32 (default) or int8: the forward pass without --probs\n"
             "  --repeats R     decodes per utterance; its time is their median (default 5)\n"
@@ -100,8 +104,8 @@ int main(int argc, char **argv)
     ds2_run_params rp = ds2_run_default_params();
     rp.decoder = DS2_DECODER_BEAM;
     rp.beam_width = 64;
-    rp.alpha = 0.5;
-    rp.beta = 3;
+    rp.alpha = 0.6;
+    rp.beta = -0.5;
     int repeats = 5;
     ds2_session_params sp = ds2_session_default_params();
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
@@ -113,6 +117,9 @@ int main(int argc, char **argv)
                                          {"beam-width", required_argument, 0, 'W'},
                                          {"cutoff-top-n", required_argument, 0, 'N'},
                                          {"cutoff-prob", required_argument, 0, 'C'},
+                                         {"unk-score-offset", required_argument, 0, 'U'},
+                                         {"token-min-logp", required_argument, 0, 'T'},
+                                         {"beam-prune-logp", required_argument, 0, 'D'},
                                          {"repeats", required_argument, 0, 'r'},
                                          {"tsv", required_argument, 0, 'o'},
                                          {"greedy", no_argument, 0, 'g'},
@@ -159,6 +166,18 @@ int main(int argc, char **argv)
             break;
         case 'C':
             if (parse_number("cutoff-prob", optarg, &rp.cutoff_prob))
+                return 2;
+            break;
+        case 'U':
+            if (parse_number("unk-score-offset", optarg, &rp.unk_score_offset))
+                return 2;
+            break;
+        case 'T':
+            if (parse_number("token-min-logp", optarg, &rp.token_min_logp))
+                return 2;
+            break;
+        case 'D':
+            if (parse_number("beam-prune-logp", optarg, &rp.beam_prune_logp))
                 return 2;
             break;
         case 'W':
@@ -321,9 +340,11 @@ int main(int argc, char **argv)
     if (rp.decoder == DS2_DECODER_GREEDY)
         printf("decoder greedy");
     else
-        printf("decoder beam width %d, cutoff_top_n %d, cutoff_prob %g, %s alpha %g beta %g",
-               rp.beam_width, rp.cutoff_top_n, rp.cutoff_prob, lm_path ? lm_path : "no LM",
-               rp.alpha, rp.beta);
+        printf("decoder beam width %d, cutoff_top_n %d, cutoff_prob %g, token_min_logp %g, "
+               "beam_prune_logp %g, %s alpha %g beta %g unk_score_offset %g",
+               rp.beam_width, rp.cutoff_top_n, rp.cutoff_prob, rp.token_min_logp,
+               rp.beam_prune_logp, lm_path ? lm_path : "no LM", rp.alpha, rp.beta,
+               rp.unk_score_offset);
     printf("; %d utterances (%.1f s of audio), %d repeats each, %s\n", eval.count, total_s, repeats,
            probs_dir ? "saved probabilities" : "probabilities of one forward pass");
     printf("median ms per 5 s of audio %.3f; mean ms per utterance %.3f; WER %.2f CER %.2f\n",

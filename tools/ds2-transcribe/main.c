@@ -19,10 +19,17 @@ static void usage(FILE *f)
         "                      [--threads N] [--chunk-seconds S] [--probs DIR] [--fp32-convs]\n"
         "                      [--decoder greedy|beam] [--beam-width W] [--lm FILE.arpa]\n"
         "                      [--alpha A] [--beta B] [--cutoff-top-n N] [--cutoff-prob P]\n"
-        "                      [--timestamps] [-v] FILE...\n"
+        "                      [--unk-score-offset U] [--token-min-logp T]\n"
+        "                      [--beam-prune-logp D] [--timestamps] [-v] FILE...\n"
         "Prints one line per file: path<TAB>transcript.\n"
         "  --decoder beam    CTC prefix beam search (default width 10, top-n 40, prob 1.0);\n"
         "                    --lm adds a word n-gram LM: score = ln P_ctc + A ln P_lm + B words\n"
+        "  --unk-score-offset U  with --lm (default -10, 0 off; <= 0): a word the LM lacks\n"
+        "                    costs A ln(10) U more, an unfinished word that starts no LM word\n"
+        "                    U (x length/6 past 6 letters), as pyctcdecode's unk_score_offset\n"
+        "  --token-min-logp T  per frame, extend only by labels with ln p >= T (and the\n"
+        "                    likeliest); --beam-prune-logp D: drop beams more than -D below the\n"
+        "                    best (default 0 each: off; pyctcdecode's -5 and -10)\n"
         "  --timestamps      instead, one JSON line per file: {\"file\", \"text\", \"score\",\n"
         "                    \"words\": [{\"word\", \"start\", \"end\"} (seconds)]}\n"
         "  --probs DIR       write each file's softmax output (frames x labels, float32)\n"
@@ -127,6 +134,9 @@ int main(int argc, char **argv)
                                          {"cutoff-top-n", required_argument, 0, 'N'},
                                          {"cutoff-prob", required_argument, 0, 'C'},
                                          {"timestamps", no_argument, 0, 'T'},
+                                         {"unk-score-offset", required_argument, 0, 'U'},
+                                         {"token-min-logp", required_argument, 0, 'K'},
+                                         {"beam-prune-logp", required_argument, 0, 'B'},
                                          {0, 0, 0, 0}};
     double num;
     int c;
@@ -202,6 +212,18 @@ int main(int argc, char **argv)
             break;
         case 'C':
             if (parse_number("cutoff-prob", optarg, &rp.cutoff_prob))
+                return 2;
+            break;
+        case 'U':
+            if (parse_number("unk-score-offset", optarg, &rp.unk_score_offset))
+                return 2;
+            break;
+        case 'K':
+            if (parse_number("token-min-logp", optarg, &rp.token_min_logp))
+                return 2;
+            break;
+        case 'B':
+            if (parse_number("beam-prune-logp", optarg, &rp.beam_prune_logp))
                 return 2;
             break;
         /* integer ranges are the library's to judge: its message names the bad value */
