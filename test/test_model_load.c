@@ -157,6 +157,20 @@ START_TEST(missing_parts_are_named)
 }
 END_TEST
 
+/* libFuzzer found it (issue 16): a 1.28 s window at 16 kHz (20 480 samples) made the loader
+ * allocate a 3.4 GB DFT basis. Windows over 4096 samples are refused before any allocation. */
+START_TEST(huge_window_refused)
+{
+    char err[512];
+    ds2_model *m = NULL;
+    ck_assert_int_eq(ds2_model_load("test/fuzz/corpus/model_load/regress-window-20480-samples.gguf",
+                                    NULL, &m, err, sizeof err),
+                     DS2_ERR_MODEL_FORMAT);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(err, "4096 samples"), "%s", err);
+}
+END_TEST
+
 START_TEST(foreign_and_missing_files)
 {
     char err[512];
@@ -216,6 +230,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, random_corruption_never_crashes);
     tcase_add_test(tc, wrong_shape_names_the_tensor);
     tcase_add_test(tc, missing_parts_are_named);
+    tcase_add_test(tc, huge_window_refused);
     tcase_add_test(tc, foreign_and_missing_files);
     tcase_add_test(tc, fifo_and_device_refused_promptly);
     suite_add_tcase(s, tc);

@@ -269,9 +269,12 @@ START_TEST(bad_arguments)
     ds2_err err;
     ds2_spect_config bad[] = {
         {16000, 321, 160, DS2_WINDOW_HAMMING, 0}, /* odd n_fft */
-        {16000, 0, 160, DS2_WINDOW_HAMMING, 0},       {16000, 320, 0, DS2_WINDOW_HAMMING, 0},
-        {0, 320, 160, DS2_WINDOW_HAMMING, 0},         {16000, 320, 160, (ds2_window)9, 0},
+        {16000, 0, 160, DS2_WINDOW_HAMMING, 0},
+        {16000, 320, 0, DS2_WINDOW_HAMMING, 0},
+        {0, 320, 160, DS2_WINDOW_HAMMING, 0},
+        {16000, 320, 160, (ds2_window)9, 0},
         {16000, 1 << 20, 160, DS2_WINDOW_HAMMING, 0},
+        {48000, 4098, 160, DS2_WINDOW_HAMMING, 0}, /* its DFT basis would take 269 MB */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err.msg[0] = '\0';
