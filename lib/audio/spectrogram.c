@@ -17,10 +17,6 @@
 #include "base/blas_threads.h"
 
 #define BLOCK_FRAMES 128
-/* The DFT is a dense basis matrix of 2·(n/2 + 1)·n doubles: 268 MB at 4096, 34 GB at 65536 (a
- * hostile model file asked for that: issue 16's fuzzing). DS2 windows are 320 samples (20 ms at
- * 16 kHz) to 960 (48 kHz); 4096 is 85 ms at 48 kHz. */
-#define MAX_N_FFT 4096
 
 struct ds2_spectrogram {
     ds2_spect_config cfg;
@@ -36,9 +32,10 @@ ds2_status ds2_spectrogram_create(const ds2_spect_config *cfg, ds2_spectrogram *
     *out = NULL;
     if (!cfg)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "spectrogram: NULL config");
-    if (cfg->n_fft < 2 || cfg->n_fft > MAX_N_FFT || cfg->n_fft % 2 != 0)
+    if (cfg->n_fft < 2 || cfg->n_fft > DS2_SPECT_MAX_N_FFT || cfg->n_fft % 2 != 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
-                        "spectrogram: n_fft %d must be even and in [2, %d]", cfg->n_fft, MAX_N_FFT);
+                        "spectrogram: n_fft %d must be even and in [2, %d]", cfg->n_fft,
+                        DS2_SPECT_MAX_N_FFT);
     if (cfg->hop < 1)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "spectrogram: hop %d must be >= 1",
                         cfg->hop);

@@ -17,6 +17,11 @@ typedef enum ds2_window {
 } ds2_window;
 
 /* n_fft must be even (as upstream's sample_rate * window_size); hop >= 1. */
+/* Longest window: the DFT is a dense basis matrix of 2·(n/2 + 1)·n doubles, 268 MB at 4096 (34 GB
+ * at the old limit of 65536, which a hostile model file asked for: issue 16's fuzzing). DS2
+ * windows are 320 samples (20 ms at 16 kHz) to 960 (48 kHz); 4096 is 85 ms at 48 kHz. */
+#define DS2_SPECT_MAX_N_FFT 4096
+
 typedef struct ds2_spect_config {
     int sample_rate;
     int n_fft;

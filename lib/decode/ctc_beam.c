@@ -693,13 +693,12 @@ ds2_status ds2_ctc_beam_decode(const float *probs, int T, int L, int blank,
                     child = s.nodes[s.kid[c]].lm_score; /* the same, made already */
                 else if (!s.partial)
                     child = en->lm_score;
-                else if (!quick)
-                    child = child_score(&s, en, c, en->pfx >= 0 ? s.pkid[c] : -1);
-                else
+                else /* the word's next trie node: precomputed unless quick */
                     child = child_score(&s, en, c,
-                                        en->pfx >= 0 ? ds2_lm_prefix_step(p->lm, en->pfx, labels[c],
-                                                                          (size_t)s.label_bytes[c])
-                                                     : -1);
+                                        en->pfx < 0 ? -1
+                                        : quick     ? ds2_lm_prefix_step(p->lm, en->pfx, labels[c],
+                                                                         (size_t)s.label_bytes[c])
+                                                    : s.pkid[c]);
                 if (c != scored && val + child < floor) {
                     int i = s.kid[c];
                     if (i < 0)

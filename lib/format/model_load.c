@@ -146,11 +146,11 @@ static ds2_status read_audio(ds2_model_file *m, ds2_err *err)
     /* Python computes int(sample_rate * window_size) in float64 from the exact decimal; the
      * file holds f32, so allow for its rounding before truncating. */
     double n_fft = floor((double)rate * win + 1e-3), hop = floor((double)rate * stride + 1e-3);
-    if (!(n_fft >= 16 && n_fft <= 4096) || !(hop >= 1 && hop <= n_fft * 4))
+    if (!(n_fft >= 16 && n_fft <= DS2_SPECT_MAX_N_FFT) || !(hop >= 1 && hop <= n_fft * 4))
         return ds2_fail(err, DS2_ERR_MODEL_FORMAT,
-                        "window size %g s / stride %g s at %u Hz: need a window of 16 to 4096 "
+                        "window size %g s / stride %g s at %u Hz: need a window of 16 to %d "
                         "samples and a stride of 1 sample to 4 windows",
-                        win, stride, rate);
+                        win, stride, rate, DS2_SPECT_MAX_N_FFT);
     char name[32];
     snprintf(name, sizeof name, "%.*s", (int)(wname.len < 31 ? wname.len : 31), wname.ptr);
     m->spect_config.sample_rate = (int)rate;
