@@ -134,12 +134,14 @@ test-asan:
 	$(MAKE) BUILD=build/asan SANITIZE=address,undefined WITH_CUDA=0 OPT=-O1 test-plain
 
 # The converter's own check: folded GGUF re-run in numpy against PyTorch's golden outputs;
-# tools/bench-peers' table logic on fake runner outputs (numpy only, no venv); tools/build-lm's
+# tools/bench-peers' table logic on fake runner outputs (numpy only, no venv); tools/make-corpus's
+# text splits against the committed eval sets (Debian's fortunes and wordnet-base); tools/build-lm's
 # LMs normalised and read by the library (needs the tools built).
 test-python: tools
 	/usr/bin/python3 tools/check-convert
 	/usr/bin/python3 test/check_bench_peers.py
 	/usr/bin/python3 test/check_default_pth.py
+	/usr/bin/python3 test/check_corpus_text.py
 	BUILD=$(BUILD) test/check_build_lm.sh
 
 # ThreadSanitizer (clang) over the suites that run sessions concurrently and split every

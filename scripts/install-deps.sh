@@ -4,8 +4,10 @@
 set -e
 # clang + libclang-rt-14-dev: ThreadSanitizer (make test-tsan) and the libFuzzer targets (make fuzz;
 # make test runs a short smoke). python3-pytest/venv/setuptools/wheel: the Python package's tests.
+# fortunes, wordnet-base: the training corpus's text (test/check_corpus_text.py checks its splits).
 PKGS="build-essential pkg-config libopenblas-dev libsndfile1-dev libsamplerate0-dev check python3-numpy
-      python3-pytest python3-venv python3-setuptools python3-wheel clang libclang-rt-14-dev"
+      python3-pytest python3-venv python3-setuptools python3-wheel clang libclang-rt-14-dev
+      fortunes wordnet-base"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

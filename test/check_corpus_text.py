@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""tools/make-corpus's text selection: the committed eval sets' transcripts are exactly what the
+tool picks for --seed 2026, and no training or dev sentence is an eval sentence (nor a dev
+sentence a training one). Needs Debian's fortunes and wordnet-base (scripts/install-deps.sh);
+speaks nothing, so it takes a few seconds."""
+import importlib.machinery
+import importlib.util
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_make_corpus():
+    path = os.path.join(ROOT, "tools", "make-corpus")
+    loader = importlib.machinery.SourceFileLoader("make_corpus", path)
+    spec = importlib.util.spec_from_loader("make_corpus", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def committed_transcripts(eval_set):
+    d = os.path.join(ROOT, "data", "eval", eval_set, "txt")
+    out = []
+    for name in sorted(os.listdir(d)):
+        with open(os.path.join(d, name)) as f:
+            out.append(f.read().strip())
+    return out
+
+
+def main():
+    mc = load_make_corpus()
+    text = mc.split_texts(2026, 80, 8, 200)
+    failures = []
+
+    def check(ok, what):
+        print("%s: %s" % ("ok" if ok else "FAIL", what))
+        if not ok:
+            failures.append(what)
+
+    for split, eval_set in (("eval-heldout", "heldout"), ("eval-indomain", "indomain")):
+        check(text[split] == committed_transcripts(eval_set),
+              "%s text equals data/eval/%s/txt (%d sentences)" % (split, eval_set,
+                                                                    len(text[split])))
+    evals = set(text["eval-heldout"]) | set(text["eval-indomain"])
+    training = ("train", "train-wordnet", "train-glosses")
+    for split in training + ("dev",):
+        check(len(text[split]) > 0 and not evals & set(text[split]),
+              "%s: %d sentences, none an eval sentence" % (split, len(text[split])))
+    for split in training:
+        check(not set(text["dev"]) & set(text[split]), "no dev sentence in %s" % split)
+    check(not set(text["train-glosses"]) & set(text["train-wordnet"]) and
+          not set(text["train-glosses"]) & set(text["train"]),
+          "train-glosses shares no sentence with train or train-wordnet")
+    alphabet = mc.ALPHABET
+    check(all(set(s) <= alphabet for split in training + ("dev",) for s in text[split]),
+          "every sentence is in the model alphabet")
+    if failures:
+        sys.exit("check_corpus_text: %d failed" % len(failures))
+
+
+if __name__ == "__main__":
+    main()
