@@ -170,6 +170,12 @@ def main(argv=None):
     ap.add_argument("--alpha", type=float, help="LM weight (beam)")
     ap.add_argument("--beta", type=float, help="word insertion bonus (beam)")
     ap.add_argument("--beam-width", type=int, help="beam width (10)")
+    ap.add_argument("--unk-score-offset", type=float,
+                    help="log10 penalty of a word the LM lacks, pyctcdecode's (-10; 0 off)")
+    ap.add_argument("--token-min-logp", type=float,
+                    help="skip characters below this log probability per frame (0: off)")
+    ap.add_argument("--beam-prune-logp", type=float,
+                    help="drop beams this far below the best, natural log (0: off)")
     ap.add_argument("--address", help="existing cluster: auto or ray://HOST:PORT "
                     "(default: a local cluster on 127.0.0.1)")
     ap.add_argument("--num-cpus", type=int, help="CPUs of the local cluster (default: all)")
@@ -188,7 +194,8 @@ def main(argv=None):
         print("ds2.serve needs Ray Serve: pip install 'ray[serve]'", file=sys.stderr)
         return 2
     decode = {"decoder": a.decoder, "alpha": a.alpha, "beta": a.beta,
-              "beam_width": a.beam_width}
+              "beam_width": a.beam_width, "unk_score_offset": a.unk_score_offset,
+              "token_min_logp": a.token_min_logp, "beam_prune_logp": a.beam_prune_logp}
     try:
         with open(a.model, "rb") as f:
             model_bytes = f.read()

@@ -170,6 +170,41 @@ def test_bad_model_fails_before_ray_starts(tmp_path):
     assert r.returncode == 2 and "no.gguf" in r.stderr
 
 
+def test_bad_pruning_option_fails_before_ray_starts():
+    """--beam-prune-logp must be <= 0: libds2's own message, exit 2, no cluster started."""
+    need_ray()
+    r = subprocess.run([sys.executable, "-m", "ds2.serve", "--model", MODEL, "--decoder", "beam",
+                        "--beam-prune-logp", "3", "--port", str(_free_port())], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "beam_prune_logp" in r.stderr, r.stderr
+
+
+def test_replica_class_with_pruned_beam_matches_transcribe():
+    """pyctcdecode's pruning options reach the replica as `--token-min-logp --beam-prune-logp
+    --unk-score-offset` do in ds2-transcribe."""
+    from ds2.serve import Transcriber
+    lm = os.path.join(ROOT, "data", "lm-3gram.arpa")
+    with open(MODEL, "rb") as f, open(lm, "rb") as g:
+        t = Transcriber(f.read(), lm_bytes=g.read(), max_bytes=MAX_BYTES,
+                        decode={"decoder": "beam", "beam_width": 64, "unk_score_offset": -5.0,
+                                "token_min_logp": -5.0, "beam_prune_logp": -10.0})
+    paths = heldout(4)
+    out = subprocess.run([TRANSCRIBE, "-m", MODEL, "--timestamps", "--decoder", "beam", "--lm", lm,
+                          "--beam-width", "64", "--unk-score-offset", "-5",
+                          "--token-min-logp", "-5", "--beam-prune-logp", "-10", *paths],
+                         check=True, capture_output=True, text=True).stdout
+    ref = {r["file"]: r for r in map(json.loads, out.splitlines())}
+    # The options must matter on these files, or this test could not see them dropped.
+    unpruned = subprocess.run([TRANSCRIBE, "-m", MODEL, "--timestamps", "--decoder", "beam",
+                               "--lm", lm, "--beam-width", "64", *paths],
+                              check=True, capture_output=True, text=True).stdout
+    assert any(json.loads(r)["text"] != ref[json.loads(r)["file"]]["text"]
+               for r in unpruned.splitlines())
+    for p in paths:
+        status, body = t.transcribe_bytes(_file(p))
+        assert status == 200 and body["text"] == ref[p]["text"]
+
+
 def test_replica_class_with_beam_and_lm_without_ray():
     """ds2.serve.Transcriber's work (no Ray needed): beam + LM as `--decoder beam --lm`."""
     from ds2.serve import Transcriber
