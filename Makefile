@@ -136,12 +136,14 @@ test-asan:
 # The converter's own check: folded GGUF re-run in numpy against PyTorch's golden outputs;
 # tools/bench-peers' table logic on fake runner outputs (numpy only, no venv); tools/make-corpus's
 # text splits against the committed eval sets (Debian's fortunes and wordnet-base); tools/build-lm's
-# LMs normalised and read by the library (needs the tools built).
+# LMs normalised and read by the library (needs the tools built); tools/train-default-model's
+# batch schedule and oversampling (tools/ds2_train_schedule.py, no torch).
 test-python: tools
 	/usr/bin/python3 tools/check-convert
 	/usr/bin/python3 test/check_bench_peers.py
 	/usr/bin/python3 test/check_default_pth.py
 	/usr/bin/python3 test/check_corpus_text.py
+	/usr/bin/python3 test/check_train_schedule.py
 	BUILD=$(BUILD) test/check_build_lm.sh
 
 # ThreadSanitizer (clang) over the suites that run sessions concurrently and split every

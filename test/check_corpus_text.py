@@ -44,17 +44,22 @@ def main():
               "%s text equals data/eval/%s/txt (%d sentences)" % (split, eval_set,
                                                                     len(text[split])))
     evals = set(text["eval-heldout"]) | set(text["eval-indomain"])
-    training = ("train", "train-wordnet", "train-glosses")
-    for split in training + ("dev",):
+    training = ("train", "train-wordnet", "train-glosses", "train-more-fortunes")
+    devs = ("dev", "dev-fortunes")
+    for split in training + devs:
         check(len(text[split]) > 0 and not evals & set(text[split]),
               "%s: %d sentences, none an eval sentence" % (split, len(text[split])))
-    for split in training:
-        check(not set(text["dev"]) & set(text[split]), "no dev sentence in %s" % split)
+    for dev in devs:
+        for split in training:
+            check(not set(text[dev]) & set(text[split]), "no %s sentence in %s" % (dev, split))
+    check(not set(text["train-more-fortunes"]) & set(text["train"]) and
+          not set(text["train-more-fortunes"]) & set(text["train-wordnet"]),
+          "train-more-fortunes shares no sentence with train or train-wordnet")
     check(not set(text["train-glosses"]) & set(text["train-wordnet"]) and
           not set(text["train-glosses"]) & set(text["train"]),
           "train-glosses shares no sentence with train or train-wordnet")
     alphabet = mc.ALPHABET
-    check(all(set(s) <= alphabet for split in training + ("dev",) for s in text[split]),
+    check(all(set(s) <= alphabet for split in training + devs for s in text[split]),
           "every sentence is in the model alphabet")
     if failures:
         sys.exit("check_corpus_text: %d failed" % len(failures))
