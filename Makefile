@@ -137,13 +137,15 @@ test-asan:
 # tools/bench-peers' table logic on fake runner outputs (numpy only, no venv); tools/make-corpus's
 # text splits against the committed eval sets (Debian's fortunes and wordnet-base); tools/build-lm's
 # LMs normalised and read by the library (needs the tools built); tools/train-default-model's
-# batch schedule and oversampling (tools/ds2_train_schedule.py, no torch).
+# batch schedule and oversampling (tools/ds2_train_schedule.py, no torch) and its frequency warp
+# (tools/ds2_vtlp.py, numpy).
 test-python: tools
 	/usr/bin/python3 tools/check-convert
 	/usr/bin/python3 test/check_bench_peers.py
 	/usr/bin/python3 test/check_default_pth.py
 	/usr/bin/python3 test/check_corpus_text.py
 	/usr/bin/python3 test/check_train_schedule.py
+	/usr/bin/python3 test/check_vtlp.py
 	BUILD=$(BUILD) test/check_build_lm.sh
 
 # ThreadSanitizer (clang) over the suites that run sessions concurrently and split every

@@ -55,6 +55,17 @@ def main():
     for k, a in enumerate(training):
         for b in training[k + 1:]:
             check(not set(text[a]) & set(text[b]), "%s shares no sentence with %s" % (a, b))
+    # train-voices re-speaks training text: it must add no sentence of its own.
+    check(set(text["train-voices"]) == set(text["train"]) | set(text["train-more-fortunes"]),
+          "train-voices: the sentences of train and train-more-fortunes (%d)" %
+          len(text["train-voices"]))
+    voice_lists = {"TRAIN_VARIANTS": mc.TRAIN_VARIANTS, "HELDOUT_VARIANTS": mc.HELDOUT_VARIANTS,
+                   "DEV_VARIANTS": mc.DEV_VARIANTS, "VOICES_VARIANTS": mc.VOICES_VARIANTS}
+    names = sorted(voice_lists)
+    for k, a in enumerate(names):
+        for b in names[k + 1:]:
+            check(not set(voice_lists[a]) & set(voice_lists[b]),
+                  "espeak-ng variant lists %s and %s are disjoint" % (a, b))
     alphabet = mc.ALPHABET
     check(all(set(s) <= alphabet for split in training + devs for s in text[split]),
           "every sentence is in the model alphabet")

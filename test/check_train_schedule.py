@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tools/ds2_train_schedule.py, what tools/train-default-model trains on: --oversample by engine
 and by make-corpus split (each utterance exactly the product of its factors, once a batch
-list), SortaGrad's ascending first epoch, seeded shuffles, malformed --oversample values
+list), SortaGrad's ascending first epoch (and its shuffled one without SortaGrad), seeded shuffles, malformed --oversample values
 refused, and pooled error rates. Plain Python: runs with Debian's python3, no torch."""
 import collections
 import os
@@ -50,6 +50,9 @@ def main():
     first = sched.batches_for_epoch(fs, 0, 32, 2026, ov)
     flat = [fs.lengths[i] for b in first for i in b]
     check(flat == sorted(flat), "epoch 0 (SortaGrad) is in ascending length")
+    mixed = sched.batches_for_epoch(fs, 0, 32, 2026, ov, sortagrad=False)
+    check(sorted(mixed) == sorted(first) and mixed != first,
+          "epoch 0 without SortaGrad: the same batches in a shuffled order")
     plain = sched.batches_for_epoch(fs, 2, 32, 2026)
     check(plain == sched.batches_for_epoch(fs, 2, 32, 2026, {}),
           "no oversampling and {} give the same batches")

@@ -17,9 +17,9 @@ def parse_oversample(spec):
     return out
 
 
-def batches_for_epoch(fs, epoch, batch_size, seed, oversample=None):
-    """SortaGrad: epoch 0 in ascending length; later epochs length-bucketed batches in a
-    seeded random order. fs needs .lengths, .engines and .splits (one per utterance).
+def batches_for_epoch(fs, epoch, batch_size, seed, oversample=None, sortagrad=True):
+    """SortaGrad: epoch 0 in ascending length; later epochs (and epoch 0 without sortagrad:
+    a fine-tuned model needs no curriculum) length-bucketed batches in a seeded random order. fs needs .lengths, .engines and .splits (one per utterance).
     oversample: {engine or split: n}, each utterance of that synthesiser or make-corpus split
     n times per epoch (with its own SpecAugment masks each time; both factors when both
     match)."""
@@ -28,7 +28,7 @@ def batches_for_epoch(fs, epoch, batch_size, seed, oversample=None):
            for _ in range(ov.get(fs.engines[i], 1) * ov.get(fs.splits[i], 1))]
     order = sorted(ids, key=lambda i: (fs.lengths[i], i))
     batches = [order[b:b + batch_size] for b in range(0, len(order), batch_size)]
-    if epoch > 0:
+    if epoch > 0 or not sortagrad:
         random.Random(seed * 1000 + epoch).shuffle(batches)
     return batches
 
