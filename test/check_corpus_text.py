@@ -8,6 +8,9 @@ import importlib.util
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -32,12 +35,7 @@ def committed_transcripts(eval_set):
 def main():
     mc = load_make_corpus()
     text = mc.split_texts(2026, 80, 8, 200)
-    failures = []
-
-    def check(ok, what):
-        print("%s: %s" % ("ok" if ok else "FAIL", what))
-        if not ok:
-            failures.append(what)
+    check = Checklist()
 
     for split, eval_set in (("eval-heldout", "heldout"), ("eval-indomain", "indomain")):
         check(text[split] == committed_transcripts(eval_set),
@@ -69,8 +67,7 @@ def main():
     alphabet = mc.ALPHABET
     check(all(set(s) <= alphabet for split in training + devs for s in text[split]),
           "every sentence is in the model alphabet")
-    if failures:
-        sys.exit("check_corpus_text: %d failed" % len(failures))
+    check.finish("check_corpus_text")
 
 
 if __name__ == "__main__":

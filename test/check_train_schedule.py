@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """tools/ds2_train_schedule.py, what tools/train-default-model trains on: --oversample by engine
 and by make-corpus split (each utterance exactly the product of its factors, once a batch
-list), SortaGrad's ascending first epoch (and its shuffled one without SortaGrad), seeded shuffles, malformed --oversample values
-refused, and pooled error rates. Plain Python: runs with Debian's python3, no torch."""
+list), SortaGrad's ascending first epoch (shuffled without SortaGrad), seeded shuffles,
+malformed --oversample values refused, and pooled error rates. Plain Python: runs with Debian's python3, no torch."""
 import collections
 import os
 import random
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -22,12 +25,7 @@ class FakeSet:
 
 
 def main():
-    failures = []
-
-    def check(ok, what):
-        print("%s: %s" % ("ok" if ok else "FAIL", what))
-        if not ok:
-            failures.append(what)
+    check = Checklist()
 
     fs = FakeSet(1000, random.Random(7))
     ov = sched.parse_oversample("flite=2,train-more-fortunes=3")
@@ -72,8 +70,7 @@ def main():
         lr, warmup_steps, lr_anneal = 1e-3, 100, 0.5
     check(abs(sched.lr_at(Args, 0, 0.0) - 1e-5) < 1e-12 and
           abs(sched.lr_at(Args, 500, 2.0) - 2.5e-4) < 1e-12, "lr: linear warm-up, x anneal per epoch")
-    if failures:
-        sys.exit("check_train_schedule: %d failed" % len(failures))
+    check.finish("check_train_schedule")
 
 
 if __name__ == "__main__":

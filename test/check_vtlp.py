@@ -5,6 +5,9 @@ and never reads outside the spectrum. Plain numpy, a fraction of a second."""
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -15,12 +18,7 @@ N_FREQ = 161
 
 
 def main():
-    failures = []
-
-    def check(ok, what):
-        print("%s: %s" % ("ok" if ok else "FAIL", what))
-        if not ok:
-            failures.append(what)
+    check = Checklist()
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((50, N_FREQ)).astype(np.float32)
@@ -46,8 +44,7 @@ def main():
         check(False, "alpha 0 is refused")
     except ValueError:
         check(True, "alpha 0 is refused")
-    if failures:
-        sys.exit("check_vtlp: %d failed" % len(failures))
+    check.finish("check_vtlp")
 
 
 if __name__ == "__main__":

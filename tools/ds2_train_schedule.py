@@ -19,7 +19,8 @@ def parse_oversample(spec):
 
 def batches_for_epoch(fs, epoch, batch_size, seed, oversample=None, sortagrad=True):
     """SortaGrad: epoch 0 in ascending length; later epochs (and epoch 0 without sortagrad:
-    a fine-tuned model needs no curriculum) length-bucketed batches in a seeded random order. fs needs .lengths, .engines and .splits (one per utterance).
+    a fine-tuned model needs no curriculum) length-bucketed batches in a seeded random order.
+    fs needs .lengths, .engines and .splits (one per utterance).
     oversample: {engine or split: n}, each utterance of that synthesiser or make-corpus split
     n times per epoch (with its own SpecAugment masks each time; both factors when both
     match)."""

@@ -31,7 +31,6 @@ def interpolation(n_freq, alpha, boundary=0.6):
 
 
 def warp(x, alpha, boundary=0.6):
-    """x: [T, n_freq] array (numpy or anything indexable the same way, e.g. a torch tensor
-    with numpy index arrays turned into tensors by the caller): the warped copy."""
+    """x: [T, n_freq] numpy array: the warped copy."""
     lo, hi, w = interpolation(x.shape[1], alpha, boundary)
     return x[:, lo] * (1 - w) + x[:, hi] * w
