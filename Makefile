@@ -146,6 +146,7 @@ test-python: tools
 	/usr/bin/python3 test/check_corpus_text.py
 	/usr/bin/python3 test/check_train_schedule.py
 	/usr/bin/python3 test/check_vtlp.py
+	BUILD=$(BUILD) /usr/bin/python3 test/check_grow_model.py
 	BUILD=$(BUILD) test/check_build_lm.sh
 
 # ThreadSanitizer (clang) over the suites that run sessions concurrently and split every
