@@ -3,8 +3,6 @@
 per-utterance medians, both time ratios, argmax agreement and max |diff| against PyTorch fp32, a
 fast row that computes something else, a failed row, a shape mismatch, the verdict, the missing
 venv message and the per-process peak RSS. Run by `make test-python`; exit 1 on failure."""
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,10 +11,10 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, "tools", "bench-peers")
-loader = importlib.machinery.SourceFileLoader("bench_peers", TOOL)
-spec = importlib.util.spec_from_loader("bench_peers", loader)
-bp = importlib.util.module_from_spec(spec)
-loader.exec_module(bp)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tool_module import load_tool  # noqa: E402
+
+bp = load_tool("bench-peers")
 
 failures = 0
 

@@ -3,24 +3,14 @@
 tool picks for --seed 2026, and no training or dev sentence is an eval sentence (nor a dev
 sentence a training one). Needs Debian's fortunes and wordnet-base (scripts/install-deps.sh);
 speaks nothing, so it takes a few seconds."""
-import importlib.machinery
-import importlib.util
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist  # noqa: E402
+from tool_module import load_tool  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def load_make_corpus():
-    path = os.path.join(ROOT, "tools", "make-corpus")
-    loader = importlib.machinery.SourceFileLoader("make_corpus", path)
-    spec = importlib.util.spec_from_loader("make_corpus", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 def committed_transcripts(eval_set):
@@ -33,7 +23,7 @@ def committed_transcripts(eval_set):
 
 
 def main():
-    mc = load_make_corpus()
+    mc = load_tool("make-corpus")
     text = mc.split_texts(2026, 80, 8, 200)
     check = Checklist()
 

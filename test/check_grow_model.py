@@ -8,8 +8,6 @@ utterance's spectrogram: its probabilities must equal the original's to float32 
 also checks the new units are really there (random incoming weights, zero outgoing ones), and
 that the comparison can fail: one new outgoing weight made non-zero must change the output.
 """
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
@@ -23,21 +21,13 @@ sys.path.insert(0, os.path.join(ROOT, "test"))
 from checklist import Checklist  # noqa: E402
 from ds2_grow import GrowError, grow  # noqa: E402
 from ds2_random_package import small_package  # noqa: E402
+from tool_module import load_tool  # noqa: E402
 
 BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
 FORWARD = os.path.join(BUILD, "ds2-forward")
 # Probabilities in [0, 1]; the grown network sums the same products plus exact zeros, in
 # another blocking order, so the two differ by float32 rounding of K ~ 1e3 terms.
 TOL = 1e-4
-
-
-def load_convert():
-    path = os.path.join(ROOT, "tools", "ds2-convert")
-    loader = importlib.machinery.SourceFileLoader("ds2_convert", path)
-    spec = importlib.util.spec_from_loader("ds2_convert", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
 def probs(conv, state, hp, spect, tmp, tag):
@@ -76,7 +66,7 @@ def check_case(ck, conv, name, state, hp, c_new, h_new, spect, tmp):
 
 def main():
     ck = Checklist()
-    conv = load_convert()
+    conv = load_tool("ds2-convert")
     with tempfile.TemporaryDirectory() as tmp:
         spect = os.path.join(tmp, "speech.spect.npy")
         subprocess.run([FORWARD, "-m", os.path.join(ROOT, "data", "default-model.gguf"),
