@@ -1,4 +1,5 @@
-"""Widen a trained DeepSpeech2 without changing what it computes (function-preserving growth).
+"""Widen a trained DeepSpeech2 without changing what it computes (function-preserving growth),
+or deepen it by a layer that starts as nearly the identity (deepen(), below).
 
 A bigger network trained from scratch needs ~8 h of 2 CPU cores here to catch up with the
 bundled one; widening the bundled one keeps every hour already spent. Each new unit (conv
@@ -149,4 +150,80 @@ def grow(state, rnn_type, conv_channels, hidden_size, seed=2026):
     fc_new = np.zeros((fc.shape[0], hidden_size))
     fc_new[:, :h_old] = fc
     out["fc.0.module.1.weight"] = fc_new
+    return out
+
+
+def deepen(state, rnn_type, bidirectional, scale=0.05, gate_bias=8.0, eps=1e-5):
+    """Returns a new state dict with one more RNN layer, inserted below the last one, that
+    starts as (nearly) the identity, so the deeper network computes almost what the old one
+    does (the closer, the smaller `scale`).
+
+    No GRU/LSTM/RNN can pass its input through exactly (tanh bounds it), so the new layer
+    works in the small-signal range instead: its BatchNorm maps the layer's input y to
+    scale * y (y's statistics are in the running mean/var of the BatchNorm of the old last
+    layer, which reads y), each direction copies it through tanh with the gates held open or
+    shut by `gate_bias` (GRU z = sigmoid(-gate_bias): no memory; LSTM i, o open, f shut) and
+    no recurrent weights, so it outputs d * tanh(scale * y) ~ d * scale * y for d directions.
+    The old last layer's BatchNorm gets the statistics of that scaled input and a weight that
+    undoes the scale, so in eval mode it sees what it saw before, up to tanh's curvature
+    (relative (scale * y)^2 / 3, LSTM twice that) and the gates' leak sigmoid(-gate_bias).
+    In train mode BatchNorm normalises by batch statistics, which scale alike. Inserting the
+    layer below the last one, not on top, keeps the FC, the lookahead and their BatchNorm
+    untouched, for every variant. Needs at least two RNN layers."""
+    rnn_type = rnn_type.lower()
+    if rnn_type not in GATES:
+        raise GrowError("rnn_type %r: expected lstm, gru or rnn" % rnn_type)
+    if not (0 < scale <= 0.5) or not (gate_bias >= 4):
+        raise GrowError("scale %g must be in (0, 0.5] and gate_bias %g >= 4"
+                        % (scale, gate_bias))
+    gates = GATES[rnn_type]
+    layers = sorted({int(k.split(".")[1]) for k in state if k.startswith("rnns.")})
+    if len(layers) < 2 or layers != list(range(len(layers))):
+        raise GrowError("deepening needs RNN layers 0..L-1 with L >= 2 (found %s)" % layers)
+    last = layers[-1]
+    bn = "rnns.%d.batch_norm.module" % last
+    if bn + ".running_mean" not in state:
+        raise GrowError("state_dict lacks %s.running_mean" % bn)
+    mean, var = state[bn + ".running_mean"], state[bn + ".running_var"]
+    h = mean.shape[0]
+    wh = state["rnns.%d.rnn.weight_hh_l0" % last]
+    if wh.shape != (gates * h, h):
+        raise GrowError("rnns.%d.rnn.weight_hh_l0 is %s, expected %s"
+                        % (last, wh.shape, (gates * h, h)))
+    out = {k: v for k, v in state.items() if not k.startswith("rnns.%d." % last)}
+    for k, v in state.items():  # the old last layer moves up one
+        if k.startswith("rnns.%d." % last):
+            out["rnns.%d.%s" % (last + 1, k[len("rnns.%d." % last):])] = v
+    # The new layer's BatchNorm: eval output scale * y exactly.
+    new_bn = "rnns.%d.batch_norm.module" % last
+    out[new_bn + ".running_mean"] = mean.copy()
+    out[new_bn + ".running_var"] = var.copy()
+    out[new_bn + ".weight"] = scale * np.sqrt(var + eps)
+    out[new_bn + ".bias"] = scale * mean
+    if bn + ".num_batches_tracked" in state:
+        out[new_bn + ".num_batches_tracked"] = state[bn + ".num_batches_tracked"]
+    # Gate rows: LSTM i f g o, GRU r z n, RNN one; the copying gate reads y through I.
+    copy_gate = {"lstm": 2, "gru": 2, "rnn": 0}[rnn_type]
+    gate_biases = {"lstm": {0: gate_bias, 1: -gate_bias, 3: gate_bias},
+                   "gru": {1: -gate_bias}, "rnn": {}}[rnn_type]
+    for suffix in ("", "_reverse") if bidirectional else ("",):
+        prefix = "rnns.%d.rnn." % last
+        wi = np.zeros((gates * h, h))
+        wi[copy_gate * h:(copy_gate + 1) * h] = np.eye(h)
+        b = np.zeros(gates * h)
+        for g, value in gate_biases.items():
+            b[g * h:(g + 1) * h] = value
+        out[prefix + "weight_ih_l0" + suffix] = wi
+        out[prefix + "weight_hh_l0" + suffix] = np.zeros((gates * h, h))
+        out[prefix + "bias_ih_l0" + suffix] = b
+        out[prefix + "bias_hh_l0" + suffix] = np.zeros(gates * h)
+    # The old last layer's BatchNorm now reads x ~ s * y, s = directions * scale: statistics
+    # of x, and a weight that maps (x - s m) / sqrt(s^2 v + eps) to what (y - m) /
+    # sqrt(v + eps) gave.
+    s = (2 if bidirectional else 1) * scale
+    moved = "rnns.%d.batch_norm.module" % (last + 1)
+    out[moved + ".running_mean"] = s * mean
+    out[moved + ".running_var"] = s * s * var
+    out[moved + ".weight"] = state[bn + ".weight"] * np.sqrt(s * s * var + eps) / (
+        s * np.sqrt(var + eps))
     return out
