@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "test"))
 from checklist import Checklist  # noqa: E402
-from ds2_grow import GrowError, deepen, grow  # noqa: E402
+from ds2_grow import COPY_GATE, GrowError, deepen, grow  # noqa: E402
 from ds2_random_package import small_package  # noqa: E402
 from tool_module import load_tool  # noqa: E402
 
@@ -89,7 +89,7 @@ def check_deepen(ck, conv, name, state, hp, spect, tmp):
             layer = hp["hidden_layers"] - 1
             h = hp["hidden_size"]
             w = deep["rnns.%d.rnn.weight_ih_l0" % layer]
-            g = {"lstm": 2, "gru": 2, "rnn": 0}[hp["rnn_type"]]
+            g = COPY_GATE[hp["rnn_type"]]
             ck(np.array_equal(w[g * h:(g + 1) * h], np.eye(h))
                and not deep["rnns.%d.rnn.weight_hh_l0" % layer].any()
                and np.array_equal(deep["rnns.%d.rnn.weight_hh_l0" % (layer + 1)],

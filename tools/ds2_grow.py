@@ -23,11 +23,23 @@ unidirectional with the lookahead layer. Layout facts it relies on (deepspeech_p
 import numpy as np
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+# The gate whose input weights deepen() makes the identity: LSTM i f g o -> g, GRU r z n -> n.
+COPY_GATE = {"lstm": 2, "gru": 2, "rnn": 0}
 CONV_KEYS = ("conv.seq_module.0", "conv.seq_module.1", "conv.seq_module.3", "conv.seq_module.4")
 
 
 class GrowError(Exception):
     pass
+
+
+def _gates(rnn_type):
+    if rnn_type.lower() not in GATES:
+        raise GrowError("rnn_type %r: expected lstm, gru or rnn" % rnn_type)
+    return GATES[rnn_type.lower()]
+
+
+def _rnn_layers(state):
+    return sorted({int(k.split(".")[1]) for k in state if k.startswith("rnns.")})
 
 
 def _uniform(rng, shape, fan_in):
@@ -106,10 +118,7 @@ def grow(state, rnn_type, conv_channels, hidden_size, seed=2026):
     """Returns a new state dict with `conv_channels` conv channels and `hidden_size` hidden
     units per RNN layer (each >= the current one). Raises GrowError on a layout it does not
     know."""
-    rnn_type = rnn_type.lower()
-    if rnn_type not in GATES:
-        raise GrowError("rnn_type %r: expected lstm, gru or rnn" % rnn_type)
-    gates = GATES[rnn_type]
+    gates = _gates(rnn_type)
     for k in CONV_KEYS:
         if k + ".weight" not in state:
             raise GrowError("state_dict lacks %s.weight: not a DeepSpeech2 conv stack" % k)
@@ -132,8 +141,7 @@ def grow(state, rnn_type, conv_channels, hidden_size, seed=2026):
 
     out = dict(state)
     _grow_conv(state, out, conv_channels, rng)
-    layers = sorted({int(k.split(".")[1]) for k in state if k.startswith("rnns.")})
-    for i in layers:
+    for i in _rnn_layers(state):
         prefix = "rnns.%d.rnn" % i
         if i == 0:
             in_map, in_new = np.arange(in0_old), conv_channels * f_out
@@ -170,14 +178,12 @@ def deepen(state, rnn_type, bidirectional, scale=0.05, gate_bias=8.0, eps=1e-5):
     In train mode BatchNorm normalises by batch statistics, which scale alike. Inserting the
     layer below the last one, not on top, keeps the FC, the lookahead and their BatchNorm
     untouched, for every variant. Needs at least two RNN layers."""
+    gates = _gates(rnn_type)
     rnn_type = rnn_type.lower()
-    if rnn_type not in GATES:
-        raise GrowError("rnn_type %r: expected lstm, gru or rnn" % rnn_type)
     if not (0 < scale <= 0.5) or not (gate_bias >= 4):
         raise GrowError("scale %g must be in (0, 0.5] and gate_bias %g >= 4"
                         % (scale, gate_bias))
-    gates = GATES[rnn_type]
-    layers = sorted({int(k.split(".")[1]) for k in state if k.startswith("rnns.")})
+    layers = _rnn_layers(state)
     if len(layers) < 2 or layers != list(range(len(layers))):
         raise GrowError("deepening needs RNN layers 0..L-1 with L >= 2 (found %s)" % layers)
     last = layers[-1]
@@ -203,11 +209,11 @@ def deepen(state, rnn_type, bidirectional, scale=0.05, gate_bias=8.0, eps=1e-5):
     if bn + ".num_batches_tracked" in state:
         out[new_bn + ".num_batches_tracked"] = state[bn + ".num_batches_tracked"]
     # Gate rows: LSTM i f g o, GRU r z n, RNN one; the copying gate reads y through I.
-    copy_gate = {"lstm": 2, "gru": 2, "rnn": 0}[rnn_type]
+    copy_gate = COPY_GATE[rnn_type]
     gate_biases = {"lstm": {0: gate_bias, 1: -gate_bias, 3: gate_bias},
                    "gru": {1: -gate_bias}, "rnn": {}}[rnn_type]
+    prefix = "rnns.%d.rnn." % last
     for suffix in ("", "_reverse") if bidirectional else ("",):
-        prefix = "rnns.%d.rnn." % last
         wi = np.zeros((gates * h, h))
         wi[copy_gate * h:(copy_gate + 1) * h] = np.eye(h)
         b = np.zeros(gates * h)
