@@ -62,13 +62,13 @@ static ds2_status cpu_prepare(const ds2_net *net, ds2_precision precision, int d
     }
     for (int i = 0; i < n; i++) {
         const ds2_rnn_direction *d = &net->layer[i / net->directions].dir[i % net->directions];
-        if ((st = lin->pack(&d->w_ih, &m->w_ih[i], err)) != DS2_OK ||
-            (st = lin->pack(&d->w_hh, &m->w_hh[i], err)) != DS2_OK)
+        if ((st = lin->pack(&d->w_ih, CPU_WEIGHTS_PRODUCT, &m->w_ih[i], err)) != DS2_OK ||
+            (st = lin->pack(&d->w_hh, CPU_WEIGHTS_STEP, &m->w_hh[i], err)) != DS2_OK)
             goto error;
-        if (lin->copies_weights) {
+        if (lin->copied(m->w_ih[i]))
             ds2_net_weights_copied(net, &d->w_ih);
+        if (lin->copied(m->w_hh[i]))
             ds2_net_weights_copied(net, &d->w_hh);
-        }
         if (!(m->bias_x[i] = malloc(sizeof(float) * GH))) {
             st = ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
             goto error;
@@ -77,11 +77,12 @@ static ds2_status cpu_prepare(const ds2_net *net, ds2_precision precision, int d
         for (int j = 0; j < GH; j++)
             m->bias_x[i][j] = d->b_ih[j] + (net->rnn_type == DS2_RNN_GRU ? 0.0f : d->b_hh[j]);
     }
-    if ((st = lin->pack(&net->fc, &m->fc, err)) != DS2_OK || (st = cpu_conv_pack(m, err)) != DS2_OK)
+    if ((st = lin->pack(&net->fc, CPU_WEIGHTS_PRODUCT, &m->fc, err)) != DS2_OK ||
+        (st = cpu_conv_pack(m, err)) != DS2_OK)
         goto error;
     if (lin == &cpu_linear_int8 && (st = cpu_conv_int8_pack(m, err)) != DS2_OK)
         goto error;
-    if (lin->copies_weights)
+    if (lin->copied(m->fc))
         ds2_net_weights_copied(net, &net->fc);
     if (net->directions == 1) {
         const int ctx = net->lookahead_context;

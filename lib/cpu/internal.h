@@ -16,18 +16,24 @@
 typedef struct cpu_session cpu_session;
 typedef struct cpu_worker cpu_worker;
 
+/* What a packed matrix is used for: products over every frame (apply: W_ih, the FC) or the
+ * recurrent step (step_cols: W_hh). An implementation may lay the two out differently. */
+typedef enum cpu_weight_use { CPU_WEIGHTS_PRODUCT = 0, CPU_WEIGHTS_STEP } cpu_weight_use;
+
 typedef struct cpu_linear_i {
     const char *name;
-    int copies_weights; /* pack keeps no pointer into the original matrix */
-    /* apply computes every row on its own (int8: each row quantized by itself, exact integer
-     * products), so one call over a whole batch gives each row what a call of its utterance
-     * alone would. 0 (fp32): OpenBLAS's blocking over rows can change a row's rounding with
-     * the row count (its Haswell kernels, which it also picks for Zen 5, do), so cpu_linear_frames
-     * calls apply once per utterance. */
-    int rows_independent;
     /* Once per model: turn a weight matrix into this implementation's form. */
-    ds2_status (*pack)(const ds2_matrix *m, void **packed, ds2_err *err);
+    ds2_status (*pack)(const ds2_matrix *m, cpu_weight_use use, void **packed, ds2_err *err);
     void (*unpack)(void *packed);
+    /* 1 when packed keeps no pointer into the original matrix (the backend then lets the model
+     * file drop those pages from memory). */
+    int (*copied)(const void *packed);
+    /* 1 when apply computes every row on its own (int8: each row quantized by itself, exact
+     * integer products; fp32 panels: one fma chain per output), so one call over a whole batch
+     * gives each row what a call of its utterance alone would. 0 (fp32 through OpenBLAS): its
+     * blocking over rows can change a row's rounding with the row count (its Haswell kernels
+     * do), so cpu_linear_frames calls apply once per utterance. */
+    int (*rows_independent)(const void *packed);
     /* y[r][0..m.rows) (+)= x[r][0..m.cols) . W^T for r < rows; accumulate 0 overwrites y. */
     ds2_status (*apply)(cpu_worker *s, const void *packed, int rows, const float *x, int ldx,
                         float *y, int ldy, int accumulate, ds2_err *err);

@@ -1,20 +1,27 @@
-/* The fp32 linear step: OpenBLAS sgemm; the recurrent step by kernels/f32gemm (sgemv per row on
- * CPUs without AVX2). A
- * model stored as int8 is dequantized once at prepare. */
+/*
+ * The fp32 linear step. Products over every frame (W_ih, the FC): on AVX-512 CPUs kernels/f32gemm
+ * panels (W packed once into 32-column panels, one fma chain per output, so rows are independent
+ * and a batch is one call); below AVX-512, OpenBLAS sgemm (its Haswell kernels are as fast as
+ * ours there), once per utterance. The recurrent step: kernels/f32gemm's in-place kernels
+ * (sgemv per row on CPUs without AVX2). A model stored as int8 is dequantized once at prepare.
+ */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu/internal.h"
 #include "f32gemm/f32gemm.h"
+#include "f32gemm/panels.h"
 
 typedef struct fp32_matrix {
     int rows, cols;
-    const float *w;
-    float *owned;
+    const float *w;                  /* [rows][cols]; NULL once panels hold the weights */
+    float *owned;                    /* w when the model stores int8 */
+    ds2_f32gemm_panels *panels;      /* products on AVX-512 CPUs */
+    ds2_f32gemm_panel_ukernel_fn uk; /* the panels' microkernel */
 } fp32_matrix;
 
-static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
+static ds2_status pack(const ds2_matrix *m, cpu_weight_use use, void **packed, ds2_err *err)
 {
     *packed = NULL;
     if (m->rows < 1 || m->cols < 1 || (!m->f32 && (!m->i8 || !m->scale)))
@@ -37,6 +44,18 @@ static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
             p->owned[i] = m->i8[i] * m->scale[i / m->cols];
         p->w = p->owned;
     }
+    if (use == CPU_WEIGHTS_PRODUCT && (p->uk = ds2_f32gemm_panel_ukernel_get())) {
+        if (!(p->panels = ds2_f32gemm_panels_pack(p->rows, p->cols, p->w, (size_t)p->cols))) {
+            free(p->owned);
+            free(p);
+            return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "cpu-fp32: cannot pack a %dx%d matrix",
+                            m->rows, m->cols);
+        }
+        /* The panels are all the products read: no second copy stays resident. */
+        free(p->owned);
+        p->owned = NULL;
+        p->w = NULL;
+    }
     *packed = p;
     return DS2_OK;
 }
@@ -44,9 +63,44 @@ static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
 static void unpack(void *packed)
 {
     fp32_matrix *p = packed;
-    if (p)
+    if (p) {
         free(p->owned);
+        ds2_f32gemm_panels_free(p->panels);
+    }
     free(p);
+}
+
+static int has_panels(const void *packed)
+{
+    return ((const fp32_matrix *)packed)->panels != NULL;
+}
+
+/* Blocks of the panel product handed to threads: 128 columns (a panel group of
+ * kernels/f32gemm/panels.c) × 192 rows (16 tiles), numbered column group by column group, so
+ * that a thread's contiguous share walks the rows under one group of panels, which stays in its
+ * L2. */
+#define PANEL_BLOCK_COLS 128
+#define PANEL_BLOCK_ROWS 192
+
+typedef struct panel_job {
+    const fp32_matrix *p;
+    const float *x;
+    float *y;
+    int rows, ldx, ldy, accumulate, row_blocks;
+} panel_job;
+
+static void panel_blocks(void *ctx, int b0, int b1)
+{
+    const panel_job *j = ctx;
+    for (int b = b0; b < b1; b++) {
+        const int cg = b / j->row_blocks, rb = b % j->row_blocks;
+        const int n0 = cg * PANEL_BLOCK_COLS, m0 = rb * PANEL_BLOCK_ROWS;
+        const int n1 = n0 + PANEL_BLOCK_COLS < j->p->rows ? n0 + PANEL_BLOCK_COLS : j->p->rows;
+        const int m1 = m0 + PANEL_BLOCK_ROWS < j->rows ? m0 + PANEL_BLOCK_ROWS : j->rows;
+        /* Arguments were checked by apply; the ranges are in bounds by construction. */
+        (void)ds2_f32gemm_panels_compute(j->p->uk, j->p->panels, j->x, (size_t)j->ldx, m0, m1, n0,
+                                         n1, j->y, (size_t)j->ldy, j->accumulate);
+    }
 }
 
 static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float *x, int ldx,
@@ -54,8 +108,21 @@ static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float
 {
     (void)err;
     const fp32_matrix *p = packed;
-    cpu_sgemm(s, 1, rows, p->rows, p->cols, x, ldx, p->w, p->cols, accumulate ? 1.0f : 0.0f, y,
-              ldy);
+    if (rows <= 0)
+        return DS2_OK;
+    if (!p->panels) {
+        cpu_sgemm(s, 1, rows, p->rows, p->cols, x, ldx, p->w, p->cols, accumulate ? 1.0f : 0.0f, y,
+                  ldy);
+        return DS2_OK;
+    }
+    panel_job job = {p,   x,   y,          rows,
+                     ldx, ldy, accumulate, (rows + PANEL_BLOCK_ROWS - 1) / PANEL_BLOCK_ROWS};
+    const int blocks = job.row_blocks * ((p->rows + PANEL_BLOCK_COLS - 1) / PANEL_BLOCK_COLS);
+    /* Below ~1M multiply-adds (~10 us) a fork-join costs more than it saves. */
+    if (!s->pool || (double)rows * p->rows * p->cols < (1 << 20))
+        panel_blocks(&job, 0, blocks);
+    else
+        ds2_threadpool_parallel_for(s->pool, blocks, 1, panel_blocks, &job);
     return DS2_OK;
 }
 
@@ -92,7 +159,7 @@ static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int
     (void)reverse; /* a row-major W is streamed in one pass per row anyway */
     const fp32_step *st = p;
     const fp32_matrix *w = packed;
-    if (n0 < 0 || n1 > w->rows || n0 > n1)
+    if (!w->w || n0 < 0 || n1 > w->rows || n0 > n1) /* !w: packed for products, not the step */
         return -1;
     if (n0 == n1)
         return 0;
@@ -114,5 +181,5 @@ static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int
     return 0;
 }
 
-const cpu_linear_i cpu_linear_fp32 = {"fp32", 0,        0,    pack,       unpack,
-                                      apply,  step_new, free, step_input, step_cols};
+const cpu_linear_i cpu_linear_fp32 = {"fp32", pack,     unpack, has_panels, has_panels,
+                                      apply,  step_new, free,   step_input, step_cols};

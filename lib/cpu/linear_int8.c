@@ -22,8 +22,9 @@ static void scratch_free(void *p)
     free(s);
 }
 
-static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
+static ds2_status pack(const ds2_matrix *m, cpu_weight_use use, void **packed, ds2_err *err)
 {
+    (void)use; /* one layout serves the products and the step */
     *packed = ds2_qgemm_weights_pack(m->rows, m->cols, m->f32, m->f32 ? NULL : m->i8,
                                      m->f32 ? NULL : m->scale, NULL);
     if (!*packed)
@@ -145,6 +146,13 @@ static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int
                    : ds2_qgemm_compute(packed, &st->qa, y, ldy, n0, n1, accumulate);
 }
 
+/* Weights are always copied (quantized and packed); rows are quantized one by one. */
+static int always(const void *packed)
+{
+    (void)packed;
+    return 1;
+}
+
 const cpu_linear_i cpu_linear_int8 = {
-    "int8", 1, 1, pack, unpack, apply, step_new, step_free, step_input, step_cols,
+    "int8", pack, unpack, always, always, apply, step_new, step_free, step_input, step_cols,
 };

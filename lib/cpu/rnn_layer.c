@@ -20,7 +20,7 @@ ds2_status cpu_linear_frames(cpu_session *s, const void *packed, const float *x,
                              int ldy, int T, int B, const int *len, ds2_err *err)
 {
     const cpu_linear_i *lin = s->m->lin;
-    if (lin->rows_independent || B == 1)
+    if (B == 1 || lin->rows_independent(packed))
         return lin->apply(&s->w, packed, T * B, x, ldx, y, ldy, 1, err);
     /* One product per utterance over its own frames (every B-th row): the same call, with the
      * same row count, as when it runs alone. It also skips the padding. */

@@ -2,12 +2,13 @@
  * ds2-kernel-bench: int8 dynamic-quantization kernels vs OpenBLAS fp32 on DeepSpeech2 shapes.
  *
  *   build/ds2-kernel-bench [--quick] [--threads T] [--ms MS] [--m M] [--cputime] [--accuracy]
- *                          [--conv]
+ *                          [--conv] [--products]
  *
  * --quick: only N = 4096, K = 1024; --threads: 1..T threads (default 2); --ms: sampling time
  * per cell (default 150); --m: only this M (default 1, 8, 64, 500); --cputime: see now();
  * --accuracy: only the per-row vs per-tensor error table (accuracy.c); --conv: only the fp32
- * conv kernels on DS2's conv layers (conv.c).
+ * conv kernels on DS2's conv layers (conv.c); --products: only the fp32 frame products, OpenBLAS
+ * against kernels/f32gemm panels (products.c).
  *
  * For each N×K weight (N = gates·H, K = input or hidden size) and M rows of X: median time of
  * y = X·Wᵀ with int8 (quantize X + ds2_qgemm_compute split by 16-aligned column ranges over
@@ -26,6 +27,7 @@
 #include "accuracy.h"
 #include "conv.h"
 #include "pool.h"
+#include "products.h"
 #include "qgemm/qgemm.h"
 
 #define COLD_BYTES ((size_t)64 << 20)
@@ -174,7 +176,7 @@ static void bench_shape(int n, int k, const int *ms, int n_ms, int max_threads, 
 
 int main(int argc, char **argv)
 {
-    int quick = 0, max_threads = 2, only_m = 0;
+    int quick = 0, max_threads = 2, only_m = 0, products = 0;
     double budget = 0.15;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
@@ -189,14 +191,16 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--conv")) {
             conv_report(budget);
             return 0;
-        } else if (!strcmp(argv[i], "--cputime"))
+        } else if (!strcmp(argv[i], "--products"))
+            products = 1;
+        else if (!strcmp(argv[i], "--cputime"))
             bench_clock = CLOCK_PROCESS_CPUTIME_ID;
         else if (!strcmp(argv[i], "--m") && i + 1 < argc)
             only_m = atoi(argv[++i]);
         else {
             fprintf(stderr,
                     "usage: %s [--quick] [--threads T] [--ms MS] [--m M] [--cputime] [--accuracy] "
-                    "[--conv]\n",
+                    "[--conv] [--products]\n",
                     argv[0]);
             return 2;
         }
@@ -204,6 +208,10 @@ int main(int argc, char **argv)
     if (max_threads < 1 || max_threads > 64 || !(budget > 0) || only_m < 0 || only_m > 100000) {
         fprintf(stderr, "bad --threads, --ms or --m\n");
         return 2;
+    }
+    if (products) { /* after parsing: --threads and --ms may follow it */
+        products_report(max_threads, budget);
+        return 0;
     }
     double load[3] = {0};
     FILE *f = fopen("/proc/loadavg", "r");
