@@ -125,27 +125,27 @@ START_TEST(panel_ukernel_avx512_matches_reference)
     }
     const int NR = DS2_F32GEMM_PANEL_NR, MR = DS2_F32GEMM_PANEL_MR;
     const int ks[] = {1, 2, 7, 16, 33, 100, 1024};
-    const int ncs[] = {1, 5, 15, 16, 17, 31, 32};
+    const int cols[][2] = {{0, 1}, {0, 5},   {0, 16},  {0, 17},  {0, 31}, {0, 32},
+                           {3, 9}, {15, 17}, {16, 32}, {20, 29}, {31, 32}};
     for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
         for (int mr = 1; mr <= MR; mr++)
-            for (size_t ci = 0; ci < sizeof ncs / sizeof ncs[0]; ci++) {
-                const int k = ks[ki], nc = ncs[ci], acc = (mr + (int)ci) % 2;
+            for (size_t ci = 0; ci < sizeof cols / sizeof cols[0]; ci++) {
+                const int k = ks[ki], c0 = cols[ci][0], c1 = cols[ci][1];
+                const int acc = (mr + (int)ci) % 2;
                 const size_t ldx = (size_t)k + mr % 3, ldy = (size_t)NR + 3;
-                unsigned s = (unsigned)(k * 7 + mr * 131 + nc);
+                unsigned s = (unsigned)(k * 7 + mr * 131 + c1 * 3 + c0);
                 float *x = random_floats((size_t)mr * ldx, &s, -2.0f, 2.0f);
                 float *panel = aligned_alloc(64, sizeof(float) * k * NR); /* as packed */
                 for (int t = 0; t < k * NR; t++)
                     panel[t] = uniform(&s, -0.5f, 0.5f);
-                for (int t = 0; t < k; t++) /* the packer's zero padding past nc */
-                    for (int j = nc; j < NR; j++)
-                        panel[(size_t)t * NR + j] = 0.0f;
                 float *y = random_floats((size_t)mr * ldy, &s, -1.0f, 1.0f);
                 float *r = malloc(sizeof(float) * mr * ldy);
                 memcpy(r, y, sizeof(float) * mr * ldy);
-                ds2_f32gemm_panel_ukernel_12x32__ref(mr, nc, k, x, ldx, panel, r, ldy, acc);
-                ds2_f32gemm_panel_ukernel_12x32__avx512(mr, nc, k, x, ldx, panel, y, ldy, acc);
+                ds2_f32gemm_panel_ukernel_12x32__ref(mr, c0, c1, k, x, ldx, panel, r, ldy, acc);
+                ds2_f32gemm_panel_ukernel_12x32__avx512(mr, c0, c1, k, x, ldx, panel, y, ldy, acc);
+                /* Equal everywhere: the requested columns bit for bit, the others untouched. */
                 ck_assert_msg(memcmp(y, r, sizeof(float) * mr * ldy) == 0,
-                              "mr=%d nc=%d k=%d acc=%d", mr, nc, k, acc);
+                              "mr=%d cols [%d, %d) k=%d acc=%d", mr, c0, c1, k, acc);
                 free(x), free(panel), free(y), free(r);
             }
 }
@@ -178,9 +178,10 @@ static void check_panels(ds2_f32gemm_panel_ukernel_fn uk, const char *name, int 
     chain_product(m, n, k, x, ldx, w, ldw, want, ldy, accumulate);
     ds2_f32gemm_panels *p = ds2_f32gemm_panels_pack(n, k, w, ldw);
     ck_assert_ptr_nonnull(p);
-    /* Whole product, then split into row and column ranges (threads, batch slices): same bits. */
+    /* Whole product, then split into row and column ranges (threads, batch slices; column
+     * ranges that start inside a panel too): same bits. */
     const int NR = DS2_F32GEMM_PANEL_NR;
-    const int splits[][2] = {{m, n}, {1, NR}, {5, 2 * NR}, {13, 3 * NR}};
+    const int splits[][2] = {{m, n}, {1, NR}, {5, 2 * NR}, {13, 3 * NR}, {4, 17}, {12, 45}};
     for (size_t si = 0; si < sizeof splits / sizeof splits[0]; si++) {
         memcpy(got, y0, sizeof(float) * m * ldy);
         for (int m0 = 0; m0 < m; m0 += splits[si][0])
@@ -262,7 +263,9 @@ START_TEST(panels_reject_bad_arguments)
     ck_assert_uint_ge(ds2_f32gemm_panels_bytes(p), sizeof(float) * 64 * 3);
     ds2_f32gemm_panel_ukernel_fn uk = ds2_f32gemm_panel_ukernel_12x32__ref;
     ck_assert_int_eq(ds2_f32gemm_panels_compute(uk, p, x, 3, 0, 3, 0, 64, y, 64, 0), 0);
-    ck_assert_int_eq(ds2_f32gemm_panels_compute(uk, p, x, 3, 0, 3, 16, 64, y, 64, 0), -1);
+    ck_assert_int_eq(ds2_f32gemm_panels_compute(uk, p, x, 3, 0, 3, 16, 64, y, 64, 0), 0);
+    ck_assert_int_eq(ds2_f32gemm_panels_compute(uk, p, x, 3, 0, 3, 5, 5, y, 64, 0), 0);
+    ck_assert_int_eq(ds2_f32gemm_panels_compute(uk, p, x, 3, 0, 3, 6, 5, y, 64, 0), -1);
     ck_assert_int_eq(ds2_f32gemm_panels_compute(uk, p, x, 3, 0, 3, 0, 65, y, 64, 0), -1);
     ck_assert_int_eq(ds2_f32gemm_panels_compute(uk, p, x, 2, 0, 3, 0, 64, y, 64, 0), -1);
     ck_assert_int_eq(ds2_f32gemm_panels_compute(uk, p, x, 3, 2, 1, 0, 64, y, 64, 0), -1);

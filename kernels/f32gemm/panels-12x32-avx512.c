@@ -3,19 +3,21 @@
  * the panel's 32 weights once (2 zmm, sequential in the panel) and broadcasts 12 values of X
  * from memory into 24 FMAs, so the FMA ports set the pace (the same tile as the shifted-taps conv
  * kernel, kernels/conv/taps-12x32-avx512.c). Lane j of accumulator (i, v) is the reference's
- * chain for output (i, 16v + j); columns past nc are computed from the panel's zero padding and
- * not stored.
+ * chain for output (i, 16v + j); all 32 columns are computed (past n from the panel's zero
+ * padding) and only c0 ≤ j < c1 stored, through masks.
  */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "f32gemm/panels.h"
 
 #define MR DS2_F32GEMM_PANEL_MR
 #define NR DS2_F32GEMM_PANEL_NR
 
-static inline __attribute__((always_inline)) void tile(const int mr, int nc, int k, const float *x,
-                                                       size_t ldx, const float *panel, float *y,
-                                                       size_t ldy, int accumulate)
+static inline __attribute__((always_inline)) void tile(const int mr, int c0, int c1, int k,
+                                                       const float *x, size_t ldx,
+                                                       const float *panel, float *y, size_t ldy,
+                                                       int accumulate)
 {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
@@ -31,10 +33,9 @@ static inline __attribute__((always_inline)) void tile(const int mr, int nc, int
             acc[i][1] = _mm512_fmadd_ps(b, w1, acc[i][1]);
         }
     }
-    const __mmask16 m0 = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1u);
-    const __mmask16 m1 = nc >= 32  ? (__mmask16)0xffff
-                         : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1u)
-                                   : (__mmask16)0;
+    /* Bit j: column j is stored (masked-off lanes are neither read nor written). */
+    const uint32_t cols = (c1 >= 32 ? 0xffffffffu : (1u << c1) - 1u) & ~((1u << c0) - 1u);
+    const __mmask16 m0 = (__mmask16)(cols & 0xffffu), m1 = (__mmask16)(cols >> 16);
 #pragma GCC unroll 12
     for (int i = 0; i < mr; i++) {
         float *yi = y + (size_t)i * ldy;
@@ -48,15 +49,15 @@ static inline __attribute__((always_inline)) void tile(const int mr, int nc, int
     }
 }
 
-void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int nc, int k, const float *x, size_t ldx,
-                                             const float *panel, float *y, size_t ldy,
+void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int c0, int c1, int k, const float *x,
+                                             size_t ldx, const float *panel, float *y, size_t ldy,
                                              int accumulate)
 {
     /* One instance per row count, so every accumulator lives in a register. */
     switch (mr) {
 #define DS2_ROWS(R)                                                                                \
     case R:                                                                                        \
-        tile(R, nc, k, x, ldx, panel, y, ldy, accumulate);                                         \
+        tile(R, c0, c1, k, x, ldx, panel, y, ldy, accumulate);                                     \
         break;
         DS2_ROWS(1)
         DS2_ROWS(2)
@@ -70,7 +71,7 @@ void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int nc, int k, const float 
         DS2_ROWS(10)
         DS2_ROWS(11)
     default:
-        tile(MR, nc, k, x, ldx, panel, y, ldy, accumulate);
+        tile(MR, c0, c1, k, x, ldx, panel, y, ldy, accumulate);
         break;
 #undef DS2_ROWS
     }

@@ -63,19 +63,24 @@ int ds2_f32gemm_panels_compute(ds2_f32gemm_panel_ukernel_fn ukernel, const ds2_f
                                int n_end, float *y, size_t ldy, int accumulate)
 {
     if (!ukernel || !p || !x || !y || ldx < (size_t)p->k || m_begin < 0 || m_end < m_begin ||
-        n_begin < 0 || n_begin % NR || n_end < n_begin || n_end > p->n ||
+        n_begin < 0 || n_end < n_begin || n_end > p->n ||
         (m_end - m_begin > 1 && ldy < (size_t)n_end))
         return -1;
+    if (n_begin == n_end)
+        return 0;
     const int k = p->k;
-    for (int g0 = n_begin; g0 < n_end; g0 += GROUP_PANELS * NR) {
-        const int g1 = n_end - g0 < GROUP_PANELS * NR ? n_end : g0 + GROUP_PANELS * NR;
+    const int first = n_begin / NR, last = (n_end - 1) / NR; /* the panels touched */
+    for (int g0 = first; g0 <= last; g0 += GROUP_PANELS) {
+        const int g1 = last + 1 - g0 < GROUP_PANELS ? last + 1 : g0 + GROUP_PANELS;
         for (int i = m_begin; i < m_end; i += MR) {
             const int mr = m_end - i < MR ? m_end - i : MR;
             const float *xi = x + (size_t)i * ldx;
-            for (int j = g0; j < g1; j += NR) {
-                const int nc = g1 - j < NR ? g1 - j : NR;
-                ukernel(mr, nc, k, xi, ldx, p->data + (size_t)(j / NR) * k * NR,
-                        y + (size_t)i * ldy + j, ldy, accumulate);
+            for (int b = g0; b < g1; b++) {
+                const int c0 = b == first ? n_begin - b * NR : 0;
+                const int c1 = b == last ? n_end - b * NR : NR;
+                /* y at the panel's column 0, inside row i (a column >= 0 of it). */
+                ukernel(mr, c0, c1, k, xi, ldx, p->data + (size_t)b * k * NR,
+                        y + (size_t)i * ldy + (size_t)b * NR, ldy, accumulate);
             }
         }
     }

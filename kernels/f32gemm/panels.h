@@ -28,16 +28,18 @@ ds2_f32gemm_panels *ds2_f32gemm_panels_pack(int n, int k, const float *w, size_t
 void ds2_f32gemm_panels_free(ds2_f32gemm_panels *p);
 size_t ds2_f32gemm_panels_bytes(const ds2_f32gemm_panels *p);
 
-/* One tile: y[i][j] (+)= Σ_t x[i][t]·panel[t][j] for i < mr (1..MR), j < nc (1..NR); panel is
- * one packed panel (64-byte aligned, [k][NR]). */
-typedef void (*ds2_f32gemm_panel_ukernel_fn)(int mr, int nc, int k, const float *x, size_t ldx,
-                                             const float *panel, float *y, size_t ldy,
+/* One tile: y[i][j] (+)= Σ_t x[i][t]·panel[t][j] for i < mr (1..MR) and the panel's columns
+ * c0 ≤ j < c1 (0 ≤ c0 < c1 ≤ NR); y points at the panel's column 0 of row 0 and nothing outside
+ * the requested columns is touched (masked stores). panel is one packed panel (64-byte aligned,
+ * [k][NR]). */
+typedef void (*ds2_f32gemm_panel_ukernel_fn)(int mr, int c0, int c1, int k, const float *x,
+                                             size_t ldx, const float *panel, float *y, size_t ldy,
                                              int accumulate);
 
-void ds2_f32gemm_panel_ukernel_12x32__ref(int mr, int nc, int k, const float *x, size_t ldx,
+void ds2_f32gemm_panel_ukernel_12x32__ref(int mr, int c0, int c1, int k, const float *x, size_t ldx,
                                           const float *panel, float *y, size_t ldy, int accumulate);
-void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int nc, int k, const float *x, size_t ldx,
-                                             const float *panel, float *y, size_t ldy,
+void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int c0, int c1, int k, const float *x,
+                                             size_t ldx, const float *panel, float *y, size_t ldy,
                                              int accumulate);
 
 /* The microkernel for this CPU (kernels/cpuinfo.c), or NULL where none beats OpenBLAS (below
@@ -45,9 +47,9 @@ void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int nc, int k, const float 
 ds2_f32gemm_panel_ukernel_fn ds2_f32gemm_panel_ukernel_get(void);
 
 /* y[i][j] (+)= (X·Wᵀ)[i][j] for rows m_begin ≤ i < m_end of X [·][k] (row stride ldx) and
- * columns n_begin ≤ j < n_end, with n_begin a multiple of NR; y has row stride ldy and nothing
- * else of it is touched. Threads may run disjoint ranges concurrently. Returns 0, or -1 on bad
- * arguments. */
+ * columns n_begin ≤ j < n_end (any range; starts at multiples of NR waste no lanes); y has row
+ * stride ldy and nothing else of it is touched. Threads may run disjoint ranges concurrently.
+ * Returns 0, or -1 on bad arguments. */
 int ds2_f32gemm_panels_compute(ds2_f32gemm_panel_ukernel_fn ukernel, const ds2_f32gemm_panels *p,
                                const float *x, size_t ldx, int m_begin, int m_end, int n_begin,
                                int n_end, float *y, size_t ldy, int accumulate);

@@ -16,6 +16,13 @@
 typedef struct cpu_session cpu_session;
 typedef struct cpu_worker cpu_worker;
 
+/* x prepared for frame products computed a column slice at a time (cpu_linear_i.frames_*). */
+typedef struct cpu_frames {
+    const float *x;
+    int rows, k, ldx;
+    const void *impl; /* int8: the quantized rows (in the worker's scratch) */
+} cpu_frames;
+
 /* What a packed matrix is used for: products over every frame (apply: W_ih, the FC) or the
  * recurrent step (step_cols: W_hh). An implementation may lay the two out differently. */
 typedef enum cpu_weight_use { CPU_WEIGHTS_PRODUCT = 0, CPU_WEIGHTS_STEP } cpu_weight_use;
@@ -48,6 +55,15 @@ typedef struct cpu_linear_i {
     int (*step_input)(void *step, const float *x, int rows, int ldx);
     int (*step_cols)(void *step, const void *packed, float *y, int ldy, int n0, int n1,
                      int accumulate, int reverse);
+    /* Frame products inside the recurrence (rnn_split.c), for matrices where rows_independent:
+     * frames_input prepares x [rows][k] once (int8: quantizes every row into the worker's
+     * scratch, valid until the worker's next apply or frames_input); frames_cols then sets
+     * y[r - r0][n0..n1) (+)= x[r]·Wᵀ for r0 <= r < r1, from any thread, for disjoint column
+     * ranges (returns 0, or -1 on bad arguments). */
+    ds2_status (*frames_input)(cpu_worker *s, const float *x, int rows, int k, int ldx,
+                               cpu_frames *f, ds2_err *err);
+    int (*frames_cols)(const cpu_frames *f, const void *packed, float *y, int ldy, int r0, int r1,
+                       int n0, int n1, int accumulate);
 } cpu_linear_i;
 
 extern const cpu_linear_i cpu_linear_fp32;
@@ -153,8 +169,12 @@ ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float
 
 /* The recurrence of direction d of one layer with every pool thread on every step, each owning
  * a slice of the hidden units (and so of W_hh), for lin->step_* implementations (rnn_split.c).
- * Adds h into y [T][B][H]; state as for cpu_rnn_layer. Bit-identical for any thread count. */
+ * Adds h into y [T][B][H]; state as for cpu_rnn_layer. Bit-identical for any thread count.
+ * frames NULL: proj [T][B][GH] holds every frame's input projection (bias included). Else proj
+ * is room for `chunk` frames, and each thread projects frames (lin->frames_cols on W_ih) for
+ * its own columns, chunk frames ahead of its steps, so they are read back from its cache. */
 ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, float *y, int T,
-                               int B, const int *n_active, float *const *state, ds2_err *err);
+                               int B, const int *n_active, float *const *state,
+                               const cpu_frames *frames, int chunk, ds2_err *err);
 
 #endif

@@ -181,5 +181,25 @@ static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int
     return 0;
 }
 
-const cpu_linear_i cpu_linear_fp32 = {"fp32", pack,     unpack, has_panels, has_panels,
-                                      apply,  step_new, free,   step_input, step_cols};
+static ds2_status frames_input(cpu_worker *s, const float *x, int rows, int k, int ldx,
+                               cpu_frames *f, ds2_err *err)
+{
+    (void)s, (void)err; /* the panels read x in place */
+    *f = (cpu_frames){x, rows, k, ldx, NULL};
+    return DS2_OK;
+}
+
+static int frames_cols(const cpu_frames *f, const void *packed, float *y, int ldy, int r0, int r1,
+                       int n0, int n1, int accumulate)
+{
+    const fp32_matrix *p = packed;
+    if (!p->panels || r0 < 0 || r1 > f->rows || r0 > r1 || f->k != p->cols)
+        return -1;
+    return ds2_f32gemm_panels_compute(p->uk, p->panels, f->x + (size_t)r0 * f->ldx, (size_t)f->ldx,
+                                      0, r1 - r0, n0, n1, y, (size_t)ldy, accumulate);
+}
+
+const cpu_linear_i cpu_linear_fp32 = {
+    "fp32",   pack, unpack,     has_panels, has_panels,   apply,
+    step_new, free, step_input, step_cols,  frames_input, frames_cols,
+};

@@ -4,6 +4,7 @@
  * on every product, then the output columns split across the session's pool in blocks of
  * DS2_QGEMM_NR.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cpu/internal.h"
@@ -12,6 +13,7 @@
 typedef struct int8_scratch {
     void *ws;
     size_t bytes;
+    ds2_qgemm_acts frames; /* frames_input's quantized rows (in ws) */
 } int8_scratch;
 
 static void scratch_free(void *p)
@@ -59,13 +61,9 @@ static void compute_cols(void *ctx, int n0, int n1)
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
 }
 
-static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float *x, int ldx,
-                        float *y, int ldy, int accumulate, ds2_err *err)
+/* The worker's activation workspace, grown to hold rows x k quantized values. */
+static ds2_status workspace(cpu_worker *s, int rows, int k, int8_scratch **out, ds2_err *err)
 {
-    const ds2_qgemm_weights *w = packed;
-    const int n = ds2_qgemm_weights_n(w), k = ds2_qgemm_weights_k(w);
-    if (rows <= 0)
-        return DS2_OK;
     if (!s->lin_scratch) {
         if (!(s->lin_scratch = calloc(1, sizeof(int8_scratch))))
             return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY, "cpu-int8: out of memory");
@@ -85,6 +83,21 @@ static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float
         sc->ws = ws;
         sc->bytes = need;
     }
+    *out = sc;
+    return DS2_OK;
+}
+
+static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float *x, int ldx,
+                        float *y, int ldy, int accumulate, ds2_err *err)
+{
+    const ds2_qgemm_weights *w = packed;
+    const int n = ds2_qgemm_weights_n(w), k = ds2_qgemm_weights_k(w);
+    if (rows <= 0)
+        return DS2_OK;
+    int8_scratch *sc;
+    ds2_status st = workspace(s, rows, k, &sc, err);
+    if (st != DS2_OK)
+        return st;
     ds2_qgemm_acts qa;
     if (ds2_qgemm_acts_quantize(&qa, sc->ws, x, rows, k, ldx) != 0)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: cannot quantize %dx%d input",
@@ -153,6 +166,43 @@ static int always(const void *packed)
     return 1;
 }
 
+static ds2_status frames_input(cpu_worker *s, const float *x, int rows, int k, int ldx,
+                               cpu_frames *f, ds2_err *err)
+{
+    *f = (cpu_frames){x, rows, k, ldx, NULL};
+    if (rows <= 0)
+        return DS2_OK;
+    int8_scratch *sc;
+    ds2_status st = workspace(s, rows, k, &sc, err);
+    if (st != DS2_OK)
+        return st;
+    if (ds2_qgemm_acts_quantize(&sc->frames, sc->ws, x, rows, k, ldx) != 0)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: cannot quantize %dx%d input",
+                        rows, k);
+    f->impl = &sc->frames;
+    return DS2_OK;
+}
+
+static int frames_cols(const cpu_frames *f, const void *packed, float *y, int ldy, int r0, int r1,
+                       int n0, int n1, int accumulate)
+{
+    const ds2_qgemm_acts *qa = f->impl;
+    if (!qa || r0 < 0 || r1 > qa->m || r0 > r1)
+        return -1;
+    if (r0 == r1)
+        return 0;
+    /* The rows [r0, r1) of the quantized frames: each row stands alone (its own scale and zero
+     * point), so a view of them is what quantizing those rows alone would give. */
+    const size_t elem = qa->format == DS2_QGEMM_ACTS_S16 ? sizeof(int16_t) : sizeof(uint8_t);
+    ds2_qgemm_acts v = *qa;
+    v.m = r1 - r0;
+    v.q = (const char *)qa->q + (size_t)r0 * qa->kp * elem;
+    v.zero = qa->zero + r0;
+    v.scale = qa->scale + r0;
+    return ds2_qgemm_compute(packed, &v, y, ldy, n0, n1, accumulate);
+}
+
 const cpu_linear_i cpu_linear_int8 = {
-    "int8", pack, unpack, always, always, apply, step_new, step_free, step_input, step_cols,
+    "int8",   pack,      unpack,     always,    always,       apply,
+    step_new, step_free, step_input, step_cols, frames_input, frames_cols,
 };

@@ -49,6 +49,8 @@ typedef struct split_job {
     int layer, d, T, B, P;
     const int *n_active;
     float *proj, *y;
+    const cpu_frames *frames; /* non-NULL: proj is room for `chunk` frames, projected here */
+    int chunk;
     float *h[2]; /* [B][H] each: h of the previous step / of this step */
     float *c;    /* [B][H] LSTM cell state */
     float *hg;   /* [B][GH] GRU hidden gates */
@@ -101,14 +103,29 @@ static void split_worker(void *ctx, int p0, int p1)
     }
     barrier_wait(&job->barrier);
     const int ok = !atomic_load(&job->failed); /* the same on every thread after the barrier */
-    int cur = 0, executed = 0;
+    int cur = 0, executed = 0, chunk_t0 = 0;
     for (int s = 0; ok && s < job->T; s++) {
         const int t = d == 0 ? s : job->T - 1 - s;
+        if (job->frames && s % job->chunk == 0 && nu > 0) {
+            /* This thread's columns of the next chunk's input projections: frames [ta, tb). */
+            const int s1 = s + job->chunk < job->T ? s + job->chunk : job->T;
+            const int ta = d == 0 ? s : job->T - s1, tb = d == 0 ? s1 : job->T - s;
+            const float *bias = m->bias_x[ld];
+            chunk_t0 = ta;
+            for (int r = 0; r < (tb - ta) * B; r++)
+                for (int g = 0; g < G; g++)
+                    memcpy(job->proj + (size_t)r * GH + g * H + j0, bias + g * H + j0,
+                           sizeof(float) * nu);
+            for (int g = 0; g < G; g++)
+                if (m->lin->frames_cols(job->frames, m->w_ih[ld], job->proj, GH, ta * B, tb * B,
+                                        g * H + j0, g * H + j1, 1) != 0)
+                    atomic_store(&job->failed, 1);
+        }
         const int n = job->n_active[t];
         if (n == 0)
             continue;
         float *hin = job->h[cur], *hout = job->h[cur ^ 1];
-        float *pt = job->proj + (size_t)t * B * GH;
+        float *pt = job->proj + (size_t)(t - chunk_t0) * B * GH;
         float *acc_into = gru ? job->hg : pt;
         const int reverse = executed & 1;
         if (gru)
@@ -161,7 +178,8 @@ static void split_worker(void *ctx, int p0, int p1)
 }
 
 ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, float *y, int T,
-                               int B, const int *n_active, float *const *state, ds2_err *err)
+                               int B, const int *n_active, float *const *state,
+                               const cpu_frames *frames, int chunk, ds2_err *err)
 {
     const cpu_model *m = s->m;
     const ds2_net *net = &m->net;
@@ -185,6 +203,8 @@ ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, fl
         .n_active = n_active,
         .proj = proj,
         .y = y,
+        .frames = frames,
+        .chunk = chunk > 0 ? chunk : 1,
         .h = {s->w.hs.p, s->w.hs.p + (size_t)B * H},
         .c = s->w.cs.p,
         .hg = s->w.hg.p,
