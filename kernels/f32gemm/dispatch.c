@@ -12,14 +12,12 @@ static ds2_f32gemm_panel_ukernel_fn best_panel = NULL;
 
 static void choose(void)
 {
-    if (ds2_cpu_has(DS2_ISA_AVX512)) {
-        best = ds2_f32gemm_gemm_nt_ukernel_4x4__avx512;
-        best_isa = "avx512";
-        best_panel = ds2_f32gemm_panel_ukernel_12x32__avx512;
-    } else if (ds2_cpu_has(DS2_ISA_AVX2)) {
+    if (ds2_cpu_has(DS2_ISA_AVX2)) {
         best = ds2_f32gemm_gemm_nt_ukernel_2x3__avx2;
         best_isa = "avx2";
     }
+    if (ds2_cpu_has(DS2_ISA_AVX512))
+        best_panel = ds2_f32gemm_panel_ukernel_12x32__avx512;
 }
 
 ds2_f32gemm_nt_fn ds2_f32gemm_nt_get(void)

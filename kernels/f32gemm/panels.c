@@ -74,12 +74,15 @@ int ds2_f32gemm_panels_compute(ds2_f32gemm_panel_ukernel_fn ukernel, const ds2_f
         const int g1 = last + 1 - g0 < GROUP_PANELS ? last + 1 : g0 + GROUP_PANELS;
         for (int i = m_begin; i < m_end; i += MR) {
             const int mr = m_end - i < MR ? m_end - i : MR;
+            /* Few rows: wider tiles (panels.h), so each row keeps 8 FMA chains in flight. */
+            const int wide = mr <= 3 ? 4 : mr <= 6 ? 2 : 1;
             const float *xi = x + (size_t)i * ldx;
-            for (int b = g0; b < g1; b++) {
+            for (int b = g0; b < g1; b += wide) {
+                const int np = g1 - b < wide ? g1 - b : wide;
                 const int c0 = b == first ? n_begin - b * NR : 0;
-                const int c1 = b == last ? n_end - b * NR : NR;
-                /* y at the panel's column 0, inside row i (a column >= 0 of it). */
-                ukernel(mr, c0, c1, k, xi, ldx, p->data + (size_t)b * k * NR,
+                const int c1 = b + np - 1 == last ? n_end - b * NR : np * NR;
+                /* y at the first panel's column 0, inside row i (a column >= 0 of it). */
+                ukernel(mr, np, c0, c1, k, xi, ldx, p->data + (size_t)b * k * NR,
                         y + (size_t)i * ldy + (size_t)b * NR, ldy, accumulate);
             }
         }

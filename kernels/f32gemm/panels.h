@@ -28,18 +28,22 @@ ds2_f32gemm_panels *ds2_f32gemm_panels_pack(int n, int k, const float *w, size_t
 void ds2_f32gemm_panels_free(ds2_f32gemm_panels *p);
 size_t ds2_f32gemm_panels_bytes(const ds2_f32gemm_panels *p);
 
-/* One tile: y[i][j] (+)= Σ_t x[i][t]·panel[t][j] for i < mr (1..MR) and the panel's columns
- * c0 ≤ j < c1 (0 ≤ c0 < c1 ≤ NR); y points at the panel's column 0 of row 0 and nothing outside
- * the requested columns is touched (masked stores). panel is one packed panel (64-byte aligned,
- * [k][NR]). */
-typedef void (*ds2_f32gemm_panel_ukernel_fn)(int mr, int c0, int c1, int k, const float *x,
-                                             size_t ldx, const float *panel, float *y, size_t ldy,
+/* One tile: y[i][j] (+)= Σ_t x[i][t]·W[j][t] for i < mr and c0 ≤ j < c1 over np consecutive
+ * packed panels (64-byte aligned, [k][NR] each, panel q's column j at j - q·NR), with
+ * 1 ≤ np ≤ 4, 1 ≤ mr, mr·np ≤ MR, 0 ≤ c0 < c1 ≤ np·NR: 12 rows × 32 columns, 6 × 64, 4 × 96 or
+ * 3 × 128, the same 24 accumulators. The wide tiles are for few rows (the recurrent step's
+ * batch): there a single panel would give each row only 2 FMA chains, too few to hide the FMA
+ * latency. y points at the first panel's column 0 of row 0; nothing outside the requested
+ * columns is touched (masked stores). Every output is the same single chain in any tile. */
+typedef void (*ds2_f32gemm_panel_ukernel_fn)(int mr, int np, int c0, int c1, int k, const float *x,
+                                             size_t ldx, const float *panels, float *y, size_t ldy,
                                              int accumulate);
 
-void ds2_f32gemm_panel_ukernel_12x32__ref(int mr, int c0, int c1, int k, const float *x, size_t ldx,
-                                          const float *panel, float *y, size_t ldy, int accumulate);
-void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int c0, int c1, int k, const float *x,
-                                             size_t ldx, const float *panel, float *y, size_t ldy,
+void ds2_f32gemm_panel_ukernel_12x32__ref(int mr, int np, int c0, int c1, int k, const float *x,
+                                          size_t ldx, const float *panels, float *y, size_t ldy,
+                                          int accumulate);
+void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int np, int c0, int c1, int k, const float *x,
+                                             size_t ldx, const float *panels, float *y, size_t ldy,
                                              int accumulate);
 
 /* The microkernel for this CPU (kernels/cpuinfo.c), or NULL where none beats OpenBLAS (below
@@ -49,7 +53,8 @@ ds2_f32gemm_panel_ukernel_fn ds2_f32gemm_panel_ukernel_get(void);
 /* y[i][j] (+)= (X·Wᵀ)[i][j] for rows m_begin ≤ i < m_end of X [·][k] (row stride ldx) and
  * columns n_begin ≤ j < n_end (any range; starts at multiples of NR waste no lanes); y has row
  * stride ldy and nothing else of it is touched. Threads may run disjoint ranges concurrently.
- * Returns 0, or -1 on bad arguments. */
+ * The tile shape follows the row count (≤ 3 rows: 4 panels wide, ≤ 6: 2, else 1); the bits do
+ * not. Returns 0, or -1 on bad arguments. */
 int ds2_f32gemm_panels_compute(ds2_f32gemm_panel_ukernel_fn ukernel, const ds2_f32gemm_panels *p,
                                const float *x, size_t ldx, int m_begin, int m_end, int n_begin,
                                int n_end, float *y, size_t ldy, int accumulate);

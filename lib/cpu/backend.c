@@ -62,11 +62,14 @@ static ds2_status cpu_prepare(const ds2_net *net, ds2_precision precision, int d
     }
     for (int i = 0; i < n; i++) {
         const ds2_rnn_direction *d = &net->layer[i / net->directions].dir[i % net->directions];
-        if ((st = lin->pack(&d->w_ih, CPU_WEIGHTS_PRODUCT, &m->w_ih[i], err)) != DS2_OK ||
-            (st = lin->pack(&d->w_hh, CPU_WEIGHTS_STEP, &m->w_hh[i], err)) != DS2_OK)
+        /* Each matrix's file pages go as soon as its copy exists: at most one matrix is
+         * resident twice at any time. */
+        if ((st = lin->pack(&d->w_ih, CPU_WEIGHTS_PRODUCT, &m->w_ih[i], err)) != DS2_OK)
             goto error;
         if (lin->copied(m->w_ih[i]))
             ds2_net_weights_copied(net, &d->w_ih);
+        if ((st = lin->pack(&d->w_hh, CPU_WEIGHTS_STEP, &m->w_hh[i], err)) != DS2_OK)
+            goto error;
         if (lin->copied(m->w_hh[i]))
             ds2_net_weights_copied(net, &d->w_hh);
         if (!(m->bias_x[i] = malloc(sizeof(float) * GH))) {

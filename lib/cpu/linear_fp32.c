@@ -1,9 +1,11 @@
 /*
- * The fp32 linear step. Products over every frame (W_ih, the FC): on AVX-512 CPUs kernels/f32gemm
- * panels (W packed once into 32-column panels, one fma chain per output, so rows are independent
- * and a batch is one call); below AVX-512, OpenBLAS sgemm (its Haswell kernels are as fast as
- * ours there), once per utterance. The recurrent step: kernels/f32gemm's in-place kernels
- * (sgemv per row on CPUs without AVX2). A model stored as int8 is dequantized once at prepare.
+ * The fp32 linear step. On AVX-512 CPUs every matrix is packed once into kernels/f32gemm panels
+ * (32-column panels, one fma chain per output, so rows are independent and a batch is one call):
+ * the products over every frame (W_ih, the FC) and the recurrent step (W_hh, whose few rows get
+ * the panels' wide tiles). Below AVX-512: OpenBLAS sgemm for the frame products (its Haswell
+ * kernels are as fast as ours there), once per utterance, and kernels/f32gemm's in-place
+ * dot-product kernels for the step (sgemv per row without AVX2). A model stored as int8 is
+ * dequantized once at prepare.
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@ typedef struct fp32_matrix {
     int rows, cols;
     const float *w;                  /* [rows][cols]; NULL once panels hold the weights */
     float *owned;                    /* w when the model stores int8 */
-    ds2_f32gemm_panels *panels;      /* products on AVX-512 CPUs */
+    ds2_f32gemm_panels *panels;      /* on AVX-512 CPUs */
     ds2_f32gemm_panel_ukernel_fn uk; /* the panels' microkernel */
 } fp32_matrix;
 
@@ -44,7 +46,8 @@ static ds2_status pack(const ds2_matrix *m, cpu_weight_use use, void **packed, d
             p->owned[i] = m->i8[i] * m->scale[i / m->cols];
         p->w = p->owned;
     }
-    if (use == CPU_WEIGHTS_PRODUCT && (p->uk = ds2_f32gemm_panel_ukernel_get())) {
+    (void)use; /* the panels serve both uses */
+    if ((p->uk = ds2_f32gemm_panel_ukernel_get())) {
         if (!(p->panels = ds2_f32gemm_panels_pack(p->rows, p->cols, p->w, (size_t)p->cols))) {
             free(p->owned);
             free(p);
@@ -126,8 +129,8 @@ static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float
     return DS2_OK;
 }
 
-/* The split recurrent step (cpu_rnn_split.c): each thread multiplies the shared h by its own
- * rows of W (single-threaded OpenBLAS, which reads h in place: no copy, no quantization). */
+/* The split recurrent step (cpu_rnn_split.c): each thread multiplies the shared h, read in place
+ * (no copy, no quantization), by its own rows of W. */
 typedef struct fp32_step {
     const float *x;
     int rows, ldx, max_rows;
@@ -156,13 +159,16 @@ static int step_input(void *p, const float *x, int rows, int ldx)
 static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int n1, int accumulate,
                      int reverse)
 {
-    (void)reverse; /* a row-major W is streamed in one pass per row anyway */
+    (void)reverse; /* W is streamed in one pass per call either way */
     const fp32_step *st = p;
     const fp32_matrix *w = packed;
-    if (!w->w || n0 < 0 || n1 > w->rows || n0 > n1) /* !w: packed for products, not the step */
+    if (n0 < 0 || n1 > w->rows || n0 > n1)
         return -1;
     if (n0 == n1)
         return 0;
+    if (w->panels)
+        return ds2_f32gemm_panels_compute(w->uk, w->panels, st->x, (size_t)st->ldx, 0, st->rows, n0,
+                                          n1, y, (size_t)ldy, accumulate);
     /* Own kernels where the CPU has them: they read W in place (OpenBLAS repacks its rows on
      * every call, per step), in one fixed order (kernels/f32gemm). */
     if (strcmp(ds2_f32gemm_isa(), "ref") != 0) {
