@@ -13,7 +13,7 @@
 typedef struct int8_scratch {
     void *ws;
     size_t bytes;
-    ds2_qgemm_acts frames; /* frames_input's quantized rows (in ws) */
+    ds2_qgemm_acts acts; /* the last quantized rows (in ws): apply's, or frames_input's */
 } int8_scratch;
 
 static void scratch_free(void *p)
@@ -87,6 +87,21 @@ static ds2_status workspace(cpu_worker *s, int rows, int k, int8_scratch **out, 
     return DS2_OK;
 }
 
+/* Quantizes rows x k of x into the worker's workspace; *qa valid until its next call. */
+static ds2_status quantize_rows(cpu_worker *s, const float *x, int rows, int k, int ldx,
+                                const ds2_qgemm_acts **qa, ds2_err *err)
+{
+    int8_scratch *sc = NULL; /* set by workspace() when it succeeds */
+    ds2_status st = workspace(s, rows, k, &sc, err);
+    if (st != DS2_OK)
+        return st;
+    if (ds2_qgemm_acts_quantize(&sc->acts, sc->ws, x, rows, k, ldx) != 0)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: cannot quantize %dx%d input",
+                        rows, k);
+    *qa = &sc->acts;
+    return DS2_OK;
+}
+
 static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float *x, int ldx,
                         float *y, int ldy, int accumulate, ds2_err *err)
 {
@@ -94,15 +109,11 @@ static ds2_status apply(cpu_worker *s, const void *packed, int rows, const float
     const int n = ds2_qgemm_weights_n(w), k = ds2_qgemm_weights_k(w);
     if (rows <= 0)
         return DS2_OK;
-    int8_scratch *sc;
-    ds2_status st = workspace(s, rows, k, &sc, err);
+    const ds2_qgemm_acts *qa;
+    ds2_status st = quantize_rows(s, x, rows, k, ldx, &qa, err);
     if (st != DS2_OK)
         return st;
-    ds2_qgemm_acts qa;
-    if (ds2_qgemm_acts_quantize(&qa, sc->ws, x, rows, k, ldx) != 0)
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: cannot quantize %dx%d input",
-                        rows, k);
-    compute_job job = {w, &qa, y, ldy, accumulate, 0};
+    compute_job job = {w, qa, y, ldy, accumulate, 0};
     /* Below ~1M multiply-adds (~10 us) a fork-join costs more than it saves. */
     if ((double)rows * n * k < (1 << 20))
         compute_cols(&job, 0, n);
@@ -172,15 +183,11 @@ static ds2_status frames_input(cpu_worker *s, const float *x, int rows, int k, i
     *f = (cpu_frames){x, rows, k, ldx, NULL};
     if (rows <= 0)
         return DS2_OK;
-    int8_scratch *sc;
-    ds2_status st = workspace(s, rows, k, &sc, err);
-    if (st != DS2_OK)
-        return st;
-    if (ds2_qgemm_acts_quantize(&sc->frames, sc->ws, x, rows, k, ldx) != 0)
-        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT, "cpu-int8: cannot quantize %dx%d input",
-                        rows, k);
-    f->impl = &sc->frames;
-    return DS2_OK;
+    const ds2_qgemm_acts *qa;
+    ds2_status st = quantize_rows(s, x, rows, k, ldx, &qa, err);
+    if (st == DS2_OK)
+        f->impl = qa;
+    return st;
 }
 
 static int frames_cols(const cpu_frames *f, const void *packed, float *y, int ldy, int r0, int r1,
