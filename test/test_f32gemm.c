@@ -71,6 +71,23 @@ START_TEST(tiers_match_reference)
 }
 END_TEST
 
+/* y [m][n] = X·Wᵀ (X [m][k], W [n][k], packed rows) within roundings·2·2⁻²⁴·Σ|x·w| of fp64. */
+static void check_within_fp64(int m, int n, int k, const float *x, const float *w, const float *y,
+                              int roundings)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double exact = 0.0, mag = 0.0;
+            for (int t = 0; t < k; t++) {
+                exact += (double)x[i * k + t] * w[j * k + t];
+                mag += fabs((double)x[i * k + t] * w[j * k + t]);
+            }
+            const double bound = 2.0 * roundings * ldexp(1.0, -24) * mag;
+            ck_assert_msg(fabs(y[i * n + j] - exact) <= bound, "y[%d][%d] = %.9g, fp64 %.9g", i, j,
+                          y[i * n + j], exact);
+        }
+}
+
 START_TEST(reference_within_rounding_of_fp64)
 {
     const int m = 3, n = 5, k = 777;
@@ -82,17 +99,7 @@ START_TEST(reference_within_rounding_of_fp64)
     for (int i = 0; i < n * k; i++)
         w[i] = uniform(&s, -1.0f, 1.0f);
     ds2_f32gemm_gemm_nt_ukernel__ref(m, n, k, x, k, w, k, y, n, 0);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            double exact = 0.0, mag = 0.0;
-            for (int t = 0; t < k; t++) {
-                exact += (double)x[i * k + t] * w[j * k + t];
-                mag += fabs((double)x[i * k + t] * w[j * k + t]);
-            }
-            const double bound = 2.0 * (k + 4) * ldexp(1.0, -24) * mag;
-            ck_assert_msg(fabs(y[i * n + j] - exact) <= bound, "y[%d][%d] = %.9g, fp64 %.9g", i, j,
-                          y[i * n + j], exact);
-        }
+    check_within_fp64(m, n, k, x, w, y, k + 4);
     free(x), free(w);
 }
 END_TEST
@@ -242,17 +249,7 @@ START_TEST(panel_chain_within_rounding_of_fp64)
     ck_assert_int_eq(ds2_f32gemm_panels_compute(ds2_f32gemm_panel_ukernel_12x32__ref, p, x, k, 0, m,
                                                 0, n, y, n, 0),
                      0);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            double exact = 0.0, mag = 0.0;
-            for (int t = 0; t < k; t++) {
-                exact += (double)x[i * k + t] * w[j * k + t];
-                mag += fabs((double)x[i * k + t] * w[j * k + t]);
-            }
-            const double bound = 2.0 * (k + 1) * ldexp(1.0, -24) * mag;
-            ck_assert_msg(fabs(y[i * n + j] - exact) <= bound, "y[%d][%d] = %.9g, fp64 %.9g", i, j,
-                          y[i * n + j], exact);
-        }
+    check_within_fp64(m, n, k, x, w, y, k + 1);
     ds2_f32gemm_panels_free(p);
     free(x), free(w);
 }

@@ -8,23 +8,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "timing.h"
 #include "conv/direct1.h"
 #include "conv/taps.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef void (*call_fn)(void *ctx);
 
@@ -32,13 +19,13 @@ static double median_time(call_fn fn, void *ctx, double budget)
 {
     double t[200];
     int n = 0;
-    const double start = now();
-    while (n < 200 && (n < 3 || now() - start < budget)) {
-        const double t0 = now();
+    const double start = timing_now();
+    while (n < 200 && (n < 3 || timing_now() - start < budget)) {
+        const double t0 = timing_now();
         fn(ctx);
-        t[n++] = now() - t0;
+        t[n++] = timing_now() - t0;
     }
-    qsort(t, (size_t)n, sizeof t[0], cmp);
+    qsort(t, (size_t)n, sizeof t[0], timing_cmp_double);
     return t[n / 2];
 }
 

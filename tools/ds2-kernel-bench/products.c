@@ -10,23 +10,10 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "timing.h"
 #include "f32gemm/panels.h"
 #include "pool.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct product {
     int m, n, k;
@@ -65,13 +52,13 @@ static double median_time(void (*fn)(product *), product *p, double budget)
     double t[500];
     int n = 0;
     fn(p); /* warm up */
-    const double start = now();
-    while (n < 500 && (n < 5 || now() - start < budget)) {
-        const double t0 = now();
+    const double start = timing_now();
+    while (n < 500 && (n < 5 || timing_now() - start < budget)) {
+        const double t0 = timing_now();
         fn(p);
-        t[n++] = now() - t0;
+        t[n++] = timing_now() - t0;
     }
-    qsort(t, (size_t)n, sizeof t[0], cmp);
+    qsort(t, (size_t)n, sizeof t[0], timing_cmp_double);
     return t[n / 2];
 }
 
