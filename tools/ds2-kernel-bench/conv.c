@@ -13,22 +13,6 @@
 #include "conv/direct1.h"
 #include "conv/taps.h"
 
-typedef void (*call_fn)(void *ctx);
-
-static double median_time(call_fn fn, void *ctx, double budget)
-{
-    double t[200];
-    int n = 0;
-    const double start = timing_now();
-    while (n < 200 && (n < 3 || timing_now() - start < budget)) {
-        const double t0 = timing_now();
-        fn(ctx);
-        t[n++] = timing_now() - t0;
-    }
-    qsort(t, (size_t)n, sizeof t[0], timing_cmp_double);
-    return t[n / 2];
-}
-
 typedef struct d1_ctx {
     ds2_conv_direct1_ukernel_fn fn;
     ds2_conv_direct1_geom g;
@@ -88,7 +72,7 @@ void conv_report(double budget)
             }
             c.fn = fns[i];
             c.frames = i == 0 ? 8 : T; /* the reference on a few frames, scaled */
-            const double t = median_time(run_direct1, &c, budget) * T / c.frames;
+            const double t = timing_median(run_direct1, &c, 3, budget) * T / c.frames;
             printf("%-28s %-7s %10.2f %8.1f\n", "direct1 1->32 41x11 /2x2", names[i], t * 1e3,
                    flop / t * 1e-9);
         }
@@ -111,7 +95,7 @@ void conv_report(double budget)
             }
             c.fn = fns[i];
             c.g.n = i == 0 ? 2 * F : n;
-            const double t = median_time(run_taps, &c, budget) * n / c.g.n;
+            const double t = timing_median(run_taps, &c, 3, budget) * n / c.g.n;
             printf("%-28s %-7s %10.2f %8.1f\n", "taps 32->32 21x11 /2x1", names[i],
                    t * 1e3 * 251 / tile, flop / t * 1e-9);
         }

@@ -24,8 +24,9 @@ typedef struct product {
     pool *pool;
 } product;
 
-static void run_sgemm(product *p)
+static void run_sgemm(void *arg)
 {
+    product *p = arg;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->m, p->n, p->k, 1.0f, p->x, p->k, p->w,
                 p->k, 0.0f, p->y, p->n);
 }
@@ -42,24 +43,10 @@ static void panel_share(void *arg, int t, int nt)
                                    (size_t)p->n, 0);
 }
 
-static void run_panels(product *p)
+static void run_panels(void *arg)
 {
+    product *p = arg;
     pool_run(p->pool, panel_share, p);
-}
-
-static double median_time(void (*fn)(product *), product *p, double budget)
-{
-    double t[500];
-    int n = 0;
-    fn(p); /* warm up */
-    const double start = timing_now();
-    while (n < 500 && (n < 5 || timing_now() - start < budget)) {
-        const double t0 = timing_now();
-        fn(p);
-        t[n++] = timing_now() - t0;
-    }
-    qsort(t, (size_t)n, sizeof t[0], timing_cmp_double);
-    return t[n / 2];
 }
 
 void products_report(int max_threads, double budget)
@@ -85,11 +72,11 @@ void products_report(int max_threads, double budget)
                          uk, NULL};
             for (int t = 1; t <= max_threads; t++) {
                 openblas_set_num_threads(t);
-                const double ts = median_time(run_sgemm, &p, budget);
+                const double ts = timing_median(run_sgemm, &p, 5, budget);
                 double tp = 0;
                 if (p.panels) {
                     p.pool = pool_create(t);
-                    tp = median_time(run_panels, &p, budget);
+                    tp = timing_median(run_panels, &p, 5, budget);
                     pool_free(p.pool);
                 }
                 const double flop = 2.0 * m * n * k;

@@ -4,7 +4,8 @@
 
 /* CLOCK_MONOTONIC seconds. */
 double timing_now(void);
-/* qsort comparator for doubles, ascending. */
-int timing_cmp_double(const void *a, const void *b);
+/* The median wall time of fn(ctx) after one untimed call: at least min_runs (≤ 500) calls, and
+ * more, up to 500, while the budget (seconds) lasts. */
+double timing_median(void (*fn)(void *ctx), void *ctx, int min_runs, double budget);
 
 #endif
