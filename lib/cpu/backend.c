@@ -64,11 +64,11 @@ static ds2_status cpu_prepare(const ds2_net *net, ds2_precision precision, int d
         const ds2_rnn_direction *d = &net->layer[i / net->directions].dir[i % net->directions];
         /* Each matrix's file pages go as soon as its copy exists: at most one matrix is
          * resident twice at any time. */
-        if ((st = lin->pack(&d->w_ih, CPU_WEIGHTS_PRODUCT, &m->w_ih[i], err)) != DS2_OK)
+        if ((st = lin->pack(&d->w_ih, &m->w_ih[i], err)) != DS2_OK)
             goto error;
         if (lin->copied(m->w_ih[i]))
             ds2_net_weights_copied(net, &d->w_ih);
-        if ((st = lin->pack(&d->w_hh, CPU_WEIGHTS_STEP, &m->w_hh[i], err)) != DS2_OK)
+        if ((st = lin->pack(&d->w_hh, &m->w_hh[i], err)) != DS2_OK)
             goto error;
         if (lin->copied(m->w_hh[i]))
             ds2_net_weights_copied(net, &d->w_hh);
@@ -80,8 +80,7 @@ static ds2_status cpu_prepare(const ds2_net *net, ds2_precision precision, int d
         for (int j = 0; j < GH; j++)
             m->bias_x[i][j] = d->b_ih[j] + (net->rnn_type == DS2_RNN_GRU ? 0.0f : d->b_hh[j]);
     }
-    if ((st = lin->pack(&net->fc, CPU_WEIGHTS_PRODUCT, &m->fc, err)) != DS2_OK ||
-        (st = cpu_conv_pack(m, err)) != DS2_OK)
+    if ((st = lin->pack(&net->fc, &m->fc, err)) != DS2_OK || (st = cpu_conv_pack(m, err)) != DS2_OK)
         goto error;
     if (lin == &cpu_linear_int8 && (st = cpu_conv_int8_pack(m, err)) != DS2_OK)
         goto error;

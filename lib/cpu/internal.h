@@ -23,14 +23,11 @@ typedef struct cpu_frames {
     const void *impl; /* int8: the quantized rows (in the worker's scratch) */
 } cpu_frames;
 
-/* What a packed matrix is used for: products over every frame (apply: W_ih, the FC) or the
- * recurrent step (step_cols: W_hh). An implementation may lay the two out differently. */
-typedef enum cpu_weight_use { CPU_WEIGHTS_PRODUCT = 0, CPU_WEIGHTS_STEP } cpu_weight_use;
-
 typedef struct cpu_linear_i {
     const char *name;
-    /* Once per model: turn a weight matrix into this implementation's form. */
-    ds2_status (*pack)(const ds2_matrix *m, cpu_weight_use use, void **packed, ds2_err *err);
+    /* Once per model: turn a weight matrix into this implementation's form, one layout for the
+     * frame products (apply, frames_cols) and the recurrent step (step_cols). */
+    ds2_status (*pack)(const ds2_matrix *m, void **packed, ds2_err *err);
     void (*unpack)(void *packed);
     /* 1 when packed keeps no pointer into the original matrix (the backend then lets the model
      * file drop those pages from memory). */

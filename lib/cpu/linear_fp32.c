@@ -23,7 +23,7 @@ typedef struct fp32_matrix {
     ds2_f32gemm_panel_ukernel_fn uk; /* the panels' microkernel */
 } fp32_matrix;
 
-static ds2_status pack(const ds2_matrix *m, cpu_weight_use use, void **packed, ds2_err *err)
+static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
 {
     *packed = NULL;
     if (m->rows < 1 || m->cols < 1 || (!m->f32 && (!m->i8 || !m->scale)))
@@ -46,7 +46,6 @@ static ds2_status pack(const ds2_matrix *m, cpu_weight_use use, void **packed, d
             p->owned[i] = m->i8[i] * m->scale[i / m->cols];
         p->w = p->owned;
     }
-    (void)use; /* the panels serve both uses */
     if ((p->uk = ds2_f32gemm_panel_ukernel_get())) {
         if (!(p->panels = ds2_f32gemm_panels_pack(p->rows, p->cols, p->w, (size_t)p->cols))) {
             free(p->owned);

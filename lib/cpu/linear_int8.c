@@ -24,9 +24,8 @@ static void scratch_free(void *p)
     free(s);
 }
 
-static ds2_status pack(const ds2_matrix *m, cpu_weight_use use, void **packed, ds2_err *err)
+static ds2_status pack(const ds2_matrix *m, void **packed, ds2_err *err)
 {
-    (void)use; /* one layout serves the products and the step */
     *packed = ds2_qgemm_weights_pack(m->rows, m->cols, m->f32, m->f32 ? NULL : m->i8,
                                      m->f32 ? NULL : m->scale, NULL);
     if (!*packed)
