@@ -47,6 +47,23 @@ def main():
     check(set(text["train-voices"]) == set(text["train"]) | set(text["train-more-fortunes"]),
           "train-voices: the sentences of train and train-more-fortunes (%d)" %
           len(text["train-voices"]))
+    check(set(text["train-random-voices"]) == set(text["train-voices"]) and
+          text["train-random-voices"] != text["train-voices"],
+          "train-random-voices: train-voices's sentences in an order of its own")
+    # Its random espeak-ng variants: new names, never eval-heldout's klatt2 synthesiser,
+    # the same file for the same seed.
+    variants = [mc.random_variant(2026, k) for k in range(mc.RANDOM_VOICES)]
+    lines = [dict((ln.split(" ", 1) + [""])[:2] for ln in v.splitlines()) for v in variants]
+    check(all(ln["language"] == "variant" for ln in lines) and
+          len({ln["name"] for ln in lines}) == mc.RANDOM_VOICES and
+          not {ln["name"] for ln in lines} & set(mc.TRAIN_VARIANTS + mc.HELDOUT_VARIANTS +
+                                                  mc.DEV_VARIANTS + mc.VOICES_VARIANTS),
+          "%d random variants with names of their own" % mc.RANDOM_VOICES)
+    check(all(ln.get("klatt", "1") != "2" for ln in lines) and
+          any("klatt" in ln for ln in lines), "no random variant uses klatt mode 2 (klatt2's)")
+    check(variants == [mc.random_variant(2026, k) for k in range(mc.RANDOM_VOICES)] and
+          variants != [mc.random_variant(2027, k) for k in range(mc.RANDOM_VOICES)],
+          "random variants follow the seed")
     voice_lists = {"TRAIN_VARIANTS": mc.TRAIN_VARIANTS, "HELDOUT_VARIANTS": mc.HELDOUT_VARIANTS,
                    "DEV_VARIANTS": mc.DEV_VARIANTS, "VOICES_VARIANTS": mc.VOICES_VARIANTS}
     names = sorted(voice_lists)
