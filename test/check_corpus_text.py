@@ -47,9 +47,9 @@ def main():
     check(set(text["train-voices"]) == set(text["train"]) | set(text["train-more-fortunes"]),
           "train-voices: the sentences of train and train-more-fortunes (%d)" %
           len(text["train-voices"]))
-    check(set(text["train-random-voices"]) == set(text["train-voices"]) and
-          text["train-random-voices"] != text["train-voices"],
-          "train-random-voices: train-voices's sentences in an order of its own")
+    for split in ("train-random-voices", "train-random-accents", "train-flite"):
+        check(set(text[split]) == set(text["train-voices"]) and text[split] != text["train-voices"],
+              "%s: train-voices's sentences in an order of its own" % split)
     # Its random espeak-ng variants: new names, never eval-heldout's klatt2 synthesiser,
     # the same file for the same seed.
     variants = [mc.random_variant(2026, k) for k in range(mc.RANDOM_VOICES)]
@@ -64,6 +64,25 @@ def main():
     check(variants == [mc.random_variant(2026, k) for k in range(mc.RANDOM_VOICES)] and
           variants != [mc.random_variant(2027, k) for k in range(mc.RANDOM_VOICES)],
           "random variants follow the seed")
+    # Its random accents: English, recombining only what the training languages use, never a
+    # held-out language's phoneme table or one of the rules only those languages have.
+    accents = [mc.random_accent(2026, k) for k in range(mc.RANDOM_ACCENTS)]
+    rows = [[ln.split() for ln in a.splitlines()] for a in accents]
+    tables = [next(r[1] for r in rs if r[0] == "phonemes") for rs in rows]
+    replaced = [{tuple(r[1:]) for r in rs if r[0] == "replace"} for rs in rows]
+    check(len({rs[0][1] for rs in rows}) == mc.RANDOM_ACCENTS and
+          all(rs[1] == ["language", "en", "50"] for rs in rows),
+          "%d random accents of the en dictionary with names of their own" % mc.RANDOM_ACCENTS)
+    check(set(tables) <= set(mc.ACCENT_PHONEMES) and not set(tables) & {"en-wi", "en-wm"} and
+          len(set(tables)) > 3, "random accents use training phoneme tables only (%s)" %
+          " ".join(sorted(set(tables))))
+    heldout_only = {("00", "D", "d"), ("00", "T", "t["), ("00", "U@", "o@"), ("00", "h", "NULL")}
+    check(all(r <= set(mc.ACCENT_REPLACE) and not r & heldout_only for r in replaced) and
+          any(replaced) and all(len({p for _, p, _ in r}) == len(r) for r in replaced),
+          "random accents' replace rules: training languages' only, one per phoneme")
+    check(accents == [mc.random_accent(2026, k) for k in range(mc.RANDOM_ACCENTS)] and
+          accents != [mc.random_accent(2027, k) for k in range(mc.RANDOM_ACCENTS)],
+          "random accents follow the seed")
     voice_lists = {"TRAIN_VARIANTS": mc.TRAIN_VARIANTS, "HELDOUT_VARIANTS": mc.HELDOUT_VARIANTS,
                    "DEV_VARIANTS": mc.DEV_VARIANTS, "VOICES_VARIANTS": mc.VOICES_VARIANTS}
     names = sorted(voice_lists)
