@@ -146,6 +146,7 @@ test-python: tools
 	/usr/bin/python3 test/check_corpus_text.py
 	/usr/bin/python3 test/check_train_schedule.py
 	/usr/bin/python3 test/check_vtlp.py
+	/usr/bin/python3 test/check_wer_breakdown.py
 	BUILD=$(BUILD) /usr/bin/python3 test/check_grow_model.py
 	BUILD=$(BUILD) test/check_build_lm.sh
 
