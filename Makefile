@@ -147,6 +147,7 @@ test-python: tools
 	/usr/bin/python3 test/check_train_schedule.py
 	/usr/bin/python3 test/check_vtlp.py
 	/usr/bin/python3 test/check_wer_breakdown.py
+	/usr/bin/python3 test/check_average.py
 	BUILD=$(BUILD) /usr/bin/python3 test/check_grow_model.py
 	BUILD=$(BUILD) test/check_build_lm.sh
 
