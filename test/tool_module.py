@@ -1,17 +1,7 @@
-"""Imports one of tools/' scripts as a module. They are commands without a .py suffix, so the
-plain import statement cannot find them; the checks in test/ read their functions this way."""
-import importlib.machinery
-import importlib.util
+"""The checks in test/ import tools/' scripts with tools/ds2_tool_module.py's load_tool."""
 import os
+import sys
 
-TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
-
-
-def load_tool(name):
-    """tools/NAME as a module named NAME with '-' made '_' (e.g. "make-corpus" -> make_corpus)."""
-    module_name = name.replace("-", "_")
-    loader = importlib.machinery.SourceFileLoader(module_name, os.path.join(TOOLS, name))
-    spec = importlib.util.spec_from_loader(module_name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tools"))
+from ds2_tool_module import load_tool  # noqa: E402,F401

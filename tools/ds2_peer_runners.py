@@ -21,8 +21,6 @@ torch.backends.quantized.engine = engine), ort-fp32, ort-int8, openvino-f32 (pre
 f32), openvino-default (no precision hint: bf16 on CPUs with AVX512_BF16/AMX).
 """
 import argparse
-import importlib.machinery
-import importlib.util
 import json
 import os
 import sys
@@ -35,11 +33,8 @@ sys.path.insert(0, HERE)
 
 
 def _convert_module():
-    loader = importlib.machinery.SourceFileLoader("ds2_convert", os.path.join(HERE, "ds2-convert"))
-    spec = importlib.util.spec_from_loader("ds2_convert", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    from ds2_tool_module import load_tool
+    return load_tool("ds2-convert")
 
 
 def build_model(hp):
