@@ -3,7 +3,8 @@
  * projection and the FC layer — with W packed once, at prepare, into panels of NR = 32 output
  * columns: panel p holds, for each k, the 32 floats W[32p .. 32p + 31][k] (columns past n are
  * zeros). OpenBLAS repacks W on every call, and on AMD Zen 4/5 Debian's OpenBLAS 0.3.21 runs its
- * AVX2 (Haswell) kernels; these panels feed an AVX-512 tile of 12 rows × 32 columns directly.
+ * AVX2 (Haswell) kernels; these panels feed an AVX-512 tile of 12 rows × 32 columns, or AVX2
+ * tiles of 6 × 16 (half a panel), directly.
  *
  * Summation order, per output: one chain of fused multiply-adds over k in increasing order,
  * from zero, then + y when accumulating. The scalar reference and the SIMD kernel are
@@ -42,12 +43,15 @@ typedef void (*ds2_f32gemm_panel_ukernel_fn)(int mr, int np, int c0, int c1, int
 void ds2_f32gemm_panel_ukernel_12x32__ref(int mr, int np, int c0, int c1, int k, const float *x,
                                           size_t ldx, const float *panels, float *y, size_t ldy,
                                           int accumulate);
+void ds2_f32gemm_panel_ukernel_6x16__avx2(int mr, int np, int c0, int c1, int k, const float *x,
+                                          size_t ldx, const float *panels, float *y, size_t ldy,
+                                          int accumulate);
 void ds2_f32gemm_panel_ukernel_12x32__avx512(int mr, int np, int c0, int c1, int k, const float *x,
                                              size_t ldx, const float *panels, float *y, size_t ldy,
                                              int accumulate);
 
-/* The microkernel for this CPU (kernels/cpuinfo.c), or NULL where none beats OpenBLAS (below
- * AVX-512): callers then keep W unpacked and call sgemm. */
+/* The microkernel for this CPU (kernels/cpuinfo.c), or NULL without AVX2: callers then keep W
+ * unpacked and call sgemm. */
 ds2_f32gemm_panel_ukernel_fn ds2_f32gemm_panel_ukernel_get(void);
 
 /* y[i][j] (+)= (X·Wᵀ)[i][j] for rows m_begin ≤ i < m_end of X [·][k] (row stride ldx) and

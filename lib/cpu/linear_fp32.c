@@ -1,25 +1,22 @@
 /*
- * The fp32 linear step. On AVX-512 CPUs every matrix is packed once into kernels/f32gemm panels
- * (32-column panels, one fma chain per output, so rows are independent and a batch is one call):
- * the products over every frame (W_ih, the FC) and the recurrent step (W_hh, whose few rows get
- * the panels' wide tiles). Below AVX-512: OpenBLAS sgemm for the frame products (its Haswell
- * kernels are as fast as ours there), once per utterance, and kernels/f32gemm's in-place
- * dot-product kernels for the step (sgemv per row without AVX2). A model stored as int8 is
- * dequantized once at prepare.
+ * The fp32 linear step. On AVX2 and AVX-512 CPUs every matrix is packed once into
+ * kernels/f32gemm panels (32-column panels, one fma chain per output, so rows are independent and
+ * a batch is one call): the products over every frame (W_ih, the FC) and the recurrent step
+ * (W_hh, whose few rows get the panels' wide tiles, reading W once per step for the whole batch).
+ * Without AVX2: OpenBLAS sgemm for the frame products, once per utterance, and one sgemv per row
+ * for the step. A model stored as int8 is dequantized once at prepare.
  */
 #include <cblas.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cpu/internal.h"
-#include "f32gemm/f32gemm.h"
 #include "f32gemm/panels.h"
 
 typedef struct fp32_matrix {
     int rows, cols;
     const float *w;                  /* [rows][cols]; NULL once panels hold the weights */
     float *owned;                    /* w when the model stores int8 */
-    ds2_f32gemm_panels *panels;      /* on AVX-512 CPUs */
+    ds2_f32gemm_panels *panels;      /* on AVX2 and AVX-512 CPUs */
     ds2_f32gemm_panel_ukernel_fn uk; /* the panels' microkernel */
 } fp32_matrix;
 
@@ -168,14 +165,6 @@ static int step_cols(void *p, const void *packed, float *y, int ldy, int n0, int
     if (w->panels)
         return ds2_f32gemm_panels_compute(w->uk, w->panels, st->x, (size_t)st->ldx, 0, st->rows, n0,
                                           n1, y, (size_t)ldy, accumulate);
-    /* Own kernels where the CPU has them: they read W in place (OpenBLAS repacks its rows on
-     * every call, per step), in one fixed order (kernels/f32gemm). */
-    if (strcmp(ds2_f32gemm_isa(), "ref") != 0) {
-        ds2_f32gemm_nt_get()(st->rows, n1 - n0, w->cols, st->x, (size_t)st->ldx,
-                             w->w + (size_t)n0 * w->cols, (size_t)w->cols, y + n0, (size_t)ldy,
-                             accumulate);
-        return 0;
-    }
     /* One sgemv per row, not one sgemm for all: a row's result then does not depend on how
      * many rows are active, so an utterance gets the same bits in a batch as alone. */
     const float beta = accumulate ? 1.0f : 0.0f;

@@ -1,8 +1,8 @@
 /*
  * --products: the fp32 products over every frame — what cpu-fp32 spends half its time on at
  * batch 8 — as libds2 ran them through OpenBLAS (one sgemm with its own threads; Debian's
- * OpenBLAS 0.3.21 picks its Haswell kernels on Zen 4/5) and as it runs them on AVX-512 CPUs
- * (kernels/f32gemm panels, W packed once, column groups split over a spinning pool). Shapes:
+ * OpenBLAS 0.3.21 picks its Haswell kernels on Zen 4/5) and as it runs them on AVX2 and AVX-512
+ * CPUs (kernels/f32gemm panels, W packed once, column groups split over a spinning pool). Shapes:
  * 250 frames (5 s after the conv stride) × batch 1 and 8. Median of repeats, wall time.
  */
 #include "products.h"
@@ -54,7 +54,10 @@ void products_report(int max_threads, double budget)
     ds2_f32gemm_panel_ukernel_fn uk = ds2_f32gemm_panel_ukernel_get();
     printf("fp32 frame products: OpenBLAS %s (core %s) vs f32gemm panels (%s)\n",
            openblas_get_config(), openblas_get_corename(),
-           uk ? "avx512 12x32" : "none on this CPU: libds2 uses OpenBLAS");
+           uk == ds2_f32gemm_panel_ukernel_12x32__avx512 ? "avx512 12x32"
+           : uk == ds2_f32gemm_panel_ukernel_6x16__avx2  ? "avx2 6x16"
+           : uk                                          ? "?"
+                : "none on this CPU: libds2 uses OpenBLAS");
     printf("%5s %5s %5s %3s | %9s %7s | %9s %7s | %6s\n", "M", "N", "K", "thr", "sgemm us",
            "GFLOP/s", "panels us", "GFLOP/s", "x sgemm");
     const int ms[] = {250, 2000}, ks[] = {1024, 1312}, n = 4096;
