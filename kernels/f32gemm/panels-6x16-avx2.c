@@ -132,27 +132,21 @@ void ds2_f32gemm_panel_ukernel_6x16__avx2(int mr, int np, int c0, int c1, int k,
         const float *xi = x + (size_t)i * ldx;
         float *yi = y + (size_t)i * ldy;
         i += rows;
-        /* One instance per row count, so every accumulator lives in a register. */
+        /* One instance per row count (3 to 6: mr ≥ 4 in groups of at most 6 leaves none
+         * smaller), so every accumulator lives in a register. */
+#define DS2_GROUP(R)                                                                               \
+    case R:                                                                                        \
+        DS2_ROWS(R, 2);                                                                            \
+        break;
         switch (rows) {
-        case 1:
-            DS2_ROWS(1, 2);
-            break;
-        case 2:
-            DS2_ROWS(2, 2);
-            break;
-        case 3:
-            DS2_ROWS(3, 2);
-            break;
-        case 4:
-            DS2_ROWS(4, 2);
-            break;
-        case 5:
-            DS2_ROWS(5, 2);
-            break;
+            DS2_GROUP(3)
+            DS2_GROUP(4)
+            DS2_GROUP(5)
         default:
             DS2_ROWS(6, 2);
             break;
         }
+#undef DS2_GROUP
     }
 }
 #undef DS2_ROWS
