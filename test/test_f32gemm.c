@@ -213,7 +213,8 @@ START_TEST(panels_reject_bad_arguments)
     ck_assert_int_eq(ds2_f32gemm_panels_compute(NULL, p, x, 3, 0, 3, 0, 64, y, 64, 0), -1);
     ds2_f32gemm_panels_free(p);
     ds2_f32gemm_panels_free(NULL);
-    /* Dispatch: the best tier's microkernel (none without AVX2: OpenBLAS there). */
+    /* Dispatch: chosen once, the best tier's microkernel (none without AVX2: OpenBLAS there). */
+    ck_assert_ptr_eq(ds2_f32gemm_panel_ukernel_get(), ds2_f32gemm_panel_ukernel_get());
     ck_assert(ds2_f32gemm_panel_ukernel_get() ==
               (ds2_cpu_has(DS2_ISA_AVX512) ? ds2_f32gemm_panel_ukernel_12x32__avx512
                : ds2_cpu_has(DS2_ISA_AVX2) ? ds2_f32gemm_panel_ukernel_6x16__avx2

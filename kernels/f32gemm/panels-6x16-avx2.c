@@ -84,44 +84,41 @@ static inline __attribute__((always_inline)) void tile(const int R, const int V,
     }
 }
 
-/* Rows [i, i + R) of the call in sub-tiles of R × (8·V) columns covering [c0, c1). */
-#define DS2_ROWS(R, V)                                                                             \
-    do {                                                                                           \
-        const int w_cols = 8 * (V);                                                                \
-        for (int s = c0 / w_cols * w_cols; s < c1; s += w_cols) {                                  \
-            const int lo = c0 - s > 0 ? c0 - s : 0, hi = c1 - s < w_cols ? c1 - s : w_cols;        \
-            tile(R, V, s % NR, lo, hi, k, xi, ldx, panels + (size_t)(s / NR) * stride, stride,     \
-                 yi + s, ldy, accumulate);                                                         \
-        }                                                                                          \
-    } while (0)
+/* R rows of the call in sub-tiles of R × 8V columns (V = 2: half panels, 4: one panel, 8: two
+ * panels) covering [c0, c1). A two-panel sub-tile whose columns end inside its first panel takes
+ * that panel alone, so no panel past the call's np is read (the second exists when c1 reaches
+ * into it: c1 ≤ np·NR). */
+static inline __attribute__((always_inline)) void columns(const int R, const int V, int c0, int c1,
+                                                          int k, const float *x, size_t ldx,
+                                                          const float *panels, float *y, size_t ldy,
+                                                          int accumulate)
+{
+    const size_t stride = (size_t)k * NR;
+    const int width = 8 * V;
+    for (int s = c0 / width * width; s < c1; s += width) {
+        const int lo = c0 - s > 0 ? c0 - s : 0, hi = c1 - s < width ? c1 - s : width;
+        const float *ps = panels + (size_t)(s / NR) * stride;
+        if (V == 8 && hi <= NR)
+            tile(R, 4, 0, lo, hi, k, x, ldx, ps, stride, y + s, ldy, accumulate);
+        else
+            tile(R, V, s % NR, lo, hi, k, x, ldx, ps, stride, y + s, ldy, accumulate);
+    }
+}
 
 void ds2_f32gemm_panel_ukernel_6x16__avx2(int mr, int np, int c0, int c1, int k, const float *x,
                                           size_t ldx, const float *panels, float *y, size_t ldy,
                                           int accumulate)
 {
     (void)np; /* [c0, c1) says which of the np panels are read */
-    const size_t stride = (size_t)k * NR;
-    if (mr == 1) {
-        /* Two panels at a time; a sub-tile whose columns end inside its first panel takes that
-         * panel alone, so no panel past the call's np is read (the second exists when c1
-         * reaches into it: c1 ≤ np·NR). */
-        for (int s = c0 / (2 * NR) * (2 * NR); s < c1; s += 2 * NR) {
-            const int lo = c0 - s > 0 ? c0 - s : 0, hi = c1 - s < 2 * NR ? c1 - s : 2 * NR;
-            const float *ps = panels + (size_t)(s / NR) * stride;
-            if (hi > NR)
-                tile(1, 8, 0, lo, hi, k, x, ldx, ps, stride, y + s, ldy, accumulate);
-            else
-                tile(1, 4, 0, lo, hi, k, x, ldx, ps, stride, y + s, ldy, accumulate);
-        }
+    switch (mr) {
+    case 1:
+        columns(1, 8, c0, c1, k, x, ldx, panels, y, ldy, accumulate);
         return;
-    }
-    if (mr <= 3) {
-        const float *xi = x;
-        float *yi = y;
-        if (mr == 2)
-            DS2_ROWS(2, 4);
-        else
-            DS2_ROWS(3, 4);
+    case 2:
+        columns(2, 4, c0, c1, k, x, ldx, panels, y, ldy, accumulate);
+        return;
+    case 3:
+        columns(3, 4, c0, c1, k, x, ldx, panels, y, ldy, accumulate);
         return;
     }
     /* Rows in balanced groups of at most 6 (8 = 4 + 4, not 6 + 2: a 2 × 16 tile has only 4
@@ -134,19 +131,19 @@ void ds2_f32gemm_panel_ukernel_6x16__avx2(int mr, int np, int c0, int c1, int k,
         i += rows;
         /* One instance per row count (3 to 6: mr ≥ 4 in groups of at most 6 leaves none
          * smaller), so every accumulator lives in a register. */
-#define DS2_GROUP(R)                                                                               \
-    case R:                                                                                        \
-        DS2_ROWS(R, 2);                                                                            \
-        break;
         switch (rows) {
-            DS2_GROUP(3)
-            DS2_GROUP(4)
-            DS2_GROUP(5)
+        case 3:
+            columns(3, 2, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);
+            break;
+        case 4:
+            columns(4, 2, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);
+            break;
+        case 5:
+            columns(5, 2, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);
+            break;
         default:
-            DS2_ROWS(6, 2);
+            columns(6, 2, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);
             break;
         }
-#undef DS2_GROUP
     }
 }
-#undef DS2_ROWS
