@@ -2,11 +2,11 @@
  * The panel microkernel on AVX2+FMA. Sixteen ymm registers cannot hold the AVX-512 kernel's
  * 12 × 32 tile, so each call's tile (panels.h: mr rows × np panels, mr·np ≤ 12) is walked in
  * sub-tiles that keep at most 12 accumulators, the panel's weights for one k in registers and one
- * broadcast value of X:
- *  - 4 rows or more: 6 rows × 16 columns (half a panel: 2 ymm of weights per k, 6 broadcasts,
- *    12 FMAs), the Haswell-class tile that keeps both FMA ports busy; the rows are split into
- *    balanced groups of at most 6 (8 rows = 4 + 4), so no group is left with too few chains;
- *  - 2-3 rows: 2-3 rows × 32 columns (a whole panel, 4 ymm per k: 8-12 chains);
+ * broadcast value of X. The rows are split into balanced groups of at most 6 (8 rows = 4 + 4,
+ * 7 = 3 + 4), and each group's width follows its row count:
+ *  - 4-6 rows: × 16 columns (half a panel: 2 ymm of weights per k, up to 6 broadcasts and 12
+ *    FMAs), the Haswell-class tile that keeps both FMA ports busy;
+ *  - 2-3 rows: × 32 columns (a whole panel, 4 ymm per k: 8-12 chains);
  *  - 1 row (the batch-1 recurrent step): 1 row × 64 columns (two panels, 8 chains), so the FMA
  *    latency is hidden while W streams in once.
  * Lane j of accumulator (i, v) is the reference's chain for output (i, 8v + j), k ascending from
@@ -110,17 +110,6 @@ void ds2_f32gemm_panel_ukernel_6x16__avx2(int mr, int np, int c0, int c1, int k,
                                           int accumulate)
 {
     (void)np; /* [c0, c1) says which of the np panels are read */
-    switch (mr) {
-    case 1:
-        columns(1, 8, c0, c1, k, x, ldx, panels, y, ldy, accumulate);
-        return;
-    case 2:
-        columns(2, 4, c0, c1, k, x, ldx, panels, y, ldy, accumulate);
-        return;
-    case 3:
-        columns(3, 4, c0, c1, k, x, ldx, panels, y, ldy, accumulate);
-        return;
-    }
     /* Rows in balanced groups of at most 6 (8 = 4 + 4, not 6 + 2: a 2 × 16 tile has only 4
      * FMA chains, too few to hide the FMA latency; the batch-8 recurrent step is this case). */
     const int groups = (mr + 5) / 6;
@@ -129,21 +118,22 @@ void ds2_f32gemm_panel_ukernel_6x16__avx2(int mr, int np, int c0, int c1, int k,
         const float *xi = x + (size_t)i * ldx;
         float *yi = y + (size_t)i * ldy;
         i += rows;
-        /* One instance per row count (3 to 6: mr ≥ 4 in groups of at most 6 leaves none
-         * smaller), so every accumulator lives in a register. */
+        /* One instance per row count, so every accumulator lives in a register; fewer rows
+         * take wider sub-tiles (8 or more chains each). */
+#define DS2_ROWS(R, V)                                                                             \
+    case R:                                                                                        \
+        columns(R, V, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);                            \
+        break;
         switch (rows) {
-        case 3:
-            columns(3, 2, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);
-            break;
-        case 4:
-            columns(4, 2, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);
-            break;
-        case 5:
-            columns(5, 2, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);
-            break;
+            DS2_ROWS(1, 8)
+            DS2_ROWS(2, 4)
+            DS2_ROWS(3, 4)
+            DS2_ROWS(4, 2)
+            DS2_ROWS(5, 2)
         default:
             columns(6, 2, c0, c1, k, xi, ldx, panels, yi, ldy, accumulate);
             break;
         }
+#undef DS2_ROWS
     }
 }
