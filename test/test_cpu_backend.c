@@ -295,6 +295,66 @@ START_TEST(state_matches_naive)
 }
 END_TEST
 
+/* Both directions at once (batch 1, a small W_hh: lib/cpu/rnn_layer.c) against one after the
+ * other (1 thread; and inside a batch, where every thread works on each step): the same bits,
+ * probabilities and carried state, with 2, 3 and 4 threads (3: the directions get 1 and 2). */
+static float *run_exact(const ds2_net *net, int threads, int batch, const int *len, const float *x,
+                        int t_max, float *state, int *t_out)
+{
+    runner r = open_runner(net, threads);
+    int ol[3];
+    float *p = run(&r, batch, len, x, t_max, state, t_out, ol);
+    close_runner(&r);
+    return p;
+}
+
+START_TEST(directions_at_once_same_bits)
+{
+    const ds2_rnn_type types[] = {DS2_RNN_LSTM, DS2_RNN_GRU, DS2_RNN_TANH};
+    const int hidden[] = {13, 40};
+    for (int ti = 0; ti < 3; ti++)
+        for (int hi = 0; hi < 2; hi++) {
+            rand_net_spec s = rand_net_ds2_like(types[ti], hidden[hi], 2, 1, 20);
+            s.seed = 90 + ti * 2 + hi;
+            ds2_net *net = rand_net_create(&s);
+            const int SF = ds2_net_state_floats(net), L = net->n_labels;
+            const int len[] = {31, 31, 17};
+            int t_max, t_out, t_ref;
+            float *x = make_features(net->n_freq, 3, len, &t_max);
+            float *init = malloc(sizeof(float) * 3 * SF);
+            for (int i = 0; i < 3 * SF; i++)
+                init[i] = 0.5f * frand();
+            float *ref_state = malloc(sizeof(float) * 3 * SF), *state = malloc(sizeof(float) * SF);
+            memcpy(ref_state, init, sizeof(float) * SF);
+            /* utterance 0 alone on 1 thread: the directions one after the other */
+            float *ref = run_exact(net, 1, 1, len, x, t_max, ref_state, &t_ref);
+            const size_t n = (size_t)t_ref * L;
+            for (int threads = 2; threads <= 4; threads++) {
+                memcpy(state, init, sizeof(float) * SF);
+                float *p = run_exact(net, threads, 1, len, x, t_max, state, &t_out);
+                ck_assert_int_eq(t_out, t_ref);
+                ck_assert_msg(!memcmp(p, ref, sizeof(float) * n), "%s H %d, %d threads: probs",
+                              type_name(s.type), hidden[hi], threads);
+                ck_assert_msg(!memcmp(state, ref_state, sizeof(float) * SF),
+                              "%s H %d, %d threads: state", type_name(s.type), hidden[hi], threads);
+                free(p);
+            }
+            /* the same utterance inside a batch of 3 on 2 threads (every thread on each step) */
+            float *batch_state = malloc(sizeof(float) * 3 * SF);
+            memcpy(batch_state, init, sizeof(float) * 3 * SF);
+            float *pb = run_exact(net, 2, 3, len, x, t_max, batch_state, &t_out);
+            ck_assert_int_eq(t_out, t_ref);
+            ck_assert_msg(!memcmp(pb, ref, sizeof(float) * n), "%s H %d: batch probs",
+                          type_name(s.type), hidden[hi]);
+            ck_assert_msg(!memcmp(batch_state, ref_state, sizeof(float) * SF),
+                          "%s H %d: batch state", type_name(s.type), hidden[hi]);
+            free(pb), free(batch_state), free(ref), free(state), free(ref_state), free(init);
+            free(x);
+            rand_net_free(net);
+        }
+}
+END_TEST
+
 /* H = 1, one tanh layer, one 1x1 conv, lookahead 2, two labels: computed here by hand. */
 START_TEST(hand_checked_tiny_net)
 {
@@ -460,6 +520,7 @@ static TCase *backend_case(const char *name, void (*setup)(void), int hand_check
     tcase_add_test(tc, batch_invariance);
     tcase_add_test(tc, chunked_state_unidirectional);
     tcase_add_test(tc, state_matches_naive);
+    tcase_add_test(tc, directions_at_once_same_bits);
     if (hand_checked) /* exact arithmetic only */
         tcase_add_test(tc, hand_checked_tiny_net);
     tcase_add_test(tc, rejects_bad_arguments);

@@ -118,8 +118,8 @@ static void cpu_session_free(void *session_data)
     cpu_session *s = session_data;
     if (!s)
         return;
-    cpu_buf *bufs[] = {&s->conv_in, &s->conv_a, &s->conv_b, &s->col,      &s->x0,    &s->ya,
-                       &s->yb,      &s->proj,   &s->logits, &s->conv_qin, &s->conv_y};
+    cpu_buf *bufs[] = {&s->conv_in, &s->conv_a, &s->conv_b, &s->col,      &s->x0,     &s->ya,
+                       &s->yb,      &s->proj,   &s->logits, &s->conv_qin, &s->conv_y, &s->y_back};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         cpu_buf_free(bufs[i]);
     free(s->perm);

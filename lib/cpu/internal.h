@@ -61,6 +61,9 @@ typedef struct cpu_linear_i {
                                cpu_frames *f, ds2_err *err);
     int (*frames_cols)(const cpu_frames *f, const void *packed, float *y, int ldy, int r0, int r1,
                        int n0, int n1, int accumulate);
+    /* Bytes of the packed matrix: what one step over all its columns streams (rnn_layer.c
+     * runs both directions at once when a direction's W_hh stays in a core's L2). */
+    size_t (*bytes)(const void *packed);
 } cpu_linear_i;
 
 extern const cpu_linear_i cpu_linear_fp32;
@@ -120,6 +123,7 @@ struct cpu_session {
     cpu_buf conv_qin, conv_y; /* int8 convs: quantized layer input; GEMM output [pos][c_out] */
     /* RNN stack, [T][B][*] rows in length-sorted order */
     cpu_buf x0, ya, yb, proj, logits;
+    cpu_buf y_back; /* [T][B][H]: the backward direction's h while both directions run at once */
     int *perm, *len_sorted, *n_active; /* [batch], [batch], [frames] */
     float **state_rows;                /* [batch] */
     int cap_batch, cap_frames;
@@ -173,5 +177,14 @@ ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float
 ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, float *y, int T,
                                int B, const int *n_active, float *const *state,
                                const cpu_frames *frames, int chunk, ds2_err *err);
+
+/* Both directions of a layer at once (rnn_split.c), each on its own part of the pool's threads
+ * (P >= 2): thread group d runs direction d as cpu_rnn_recur_split would, into proj[d] (room for
+ * `chunk` frames, or every frame's projections when frames is NULL) and y[d]. One barrier per
+ * step between the threads of a direction, none between directions; with P = 2 none at all. The
+ * bits equal cpu_rnn_recur_split's: each unit's arithmetic is the same. */
+ds2_status cpu_rnn_recur_dirs(cpu_session *s, int layer, float *const proj[2], float *const y[2],
+                              int T, int B, const int *n_active, float *const *state,
+                              const cpu_frames *frames, int chunk, ds2_err *err);
 
 #endif

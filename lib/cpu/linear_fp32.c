@@ -193,7 +193,25 @@ static int frames_cols(const cpu_frames *f, const void *packed, float *y, int ld
                                       0, r1 - r0, n0, n1, y, (size_t)ldy, accumulate);
 }
 
+static size_t bytes(const void *packed)
+{
+    const fp32_matrix *p = packed;
+    return p->panels ? ds2_f32gemm_panels_bytes(p->panels)
+                     : sizeof(float) * (size_t)p->rows * p->cols;
+}
+
 const cpu_linear_i cpu_linear_fp32 = {
-    "fp32",   pack, unpack,     has_panels, has_panels,   apply,
-    step_new, free, step_input, step_cols,  frames_input, frames_cols,
+    .name = "fp32",
+    .pack = pack,
+    .unpack = unpack,
+    .copied = has_panels,
+    .rows_independent = has_panels,
+    .apply = apply,
+    .step_new = step_new,
+    .step_free = free,
+    .step_input = step_input,
+    .step_cols = step_cols,
+    .frames_input = frames_input,
+    .frames_cols = frames_cols,
+    .bytes = bytes,
 };

@@ -208,7 +208,23 @@ static int frames_cols(const cpu_frames *f, const void *packed, float *y, int ld
     return ds2_qgemm_compute(packed, &v, y, ldy, n0, n1, accumulate);
 }
 
+static size_t bytes(const void *packed)
+{
+    return ds2_qgemm_weights_bytes(packed);
+}
+
 const cpu_linear_i cpu_linear_int8 = {
-    "int8",   pack,      unpack,     always,    always,       apply,
-    step_new, step_free, step_input, step_cols, frames_input, frames_cols,
+    .name = "int8",
+    .pack = pack,
+    .unpack = unpack,
+    .copied = always,
+    .rows_independent = always,
+    .apply = apply,
+    .step_new = step_new,
+    .step_free = step_free,
+    .step_input = step_input,
+    .step_cols = step_cols,
+    .frames_input = frames_input,
+    .frames_cols = frames_cols,
+    .bytes = bytes,
 };

@@ -11,6 +11,10 @@
  * it, which can stay in that core's L2, and alternating the column order each step keeps
  * reuse for the part that does not fit. Each unit's arithmetic is the same as alone, so the
  * result is bit-identical for any thread count.
+ *
+ * cpu_rnn_recur_dirs runs the two directions of a layer at once instead, each on its own threads
+ * with its own state and barrier (rnn_layer.c picks it where a direction's W_hh fits one core's
+ * L2 at batch 1: there the barrier, not the product, bounds a step). Same units, same bits.
  */
 #include <sched.h>
 #include <stdatomic.h>
@@ -71,17 +75,15 @@ static void unit_range(int H, int P, int p, int *j0, int *j1)
         *j1 = H;
 }
 
-static void split_worker(void *ctx, int p0, int p1)
+/* Thread p (0 <= p < job->P) of one direction's recurrence. */
+static void split_run(split_job *job, int p)
 {
-    split_job *job = ctx;
     const cpu_model *m = job->m;
     const ds2_net *net = &m->net;
     const int H = net->hidden, G = net->gates, GH = G * H, B = job->B, d = job->d;
     const int lstm = net->rnn_type == DS2_RNN_LSTM, gru = net->rnn_type == DS2_RNN_GRU;
     const int ld = job->layer * net->directions + d, state_h = H * (lstm ? 2 : 1);
     const float *b_hh = net->layer[job->layer].dir[d].b_hh;
-    (void)p1;
-    const int p = p0;
     int j0, j1;
     unit_range(H, job->P, p, &j0, &j1);
     const int nu = j1 - j0;
@@ -177,6 +179,12 @@ static void split_worker(void *ctx, int p0, int p1)
     m->lin->step_free(step);
 }
 
+static void split_worker(void *ctx, int p0, int p1)
+{
+    (void)p1;
+    split_run(ctx, p0);
+}
+
 ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, float *y, int T,
                                int B, const int *n_active, float *const *state,
                                const cpu_frames *frames, int chunk, ds2_err *err)
@@ -215,6 +223,74 @@ ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, fl
      * inside cannot wait on a part that has not started. */
     ds2_threadpool_parallel_for(s->w.pool, P, 1, split_worker, &job);
     if (atomic_load(&job.failed))
+        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY,
+                        "cpu backend: recurrent step of layer %d failed (out of memory)", layer);
+    return DS2_OK;
+}
+
+/* Both directions of a layer at once: pool threads [first[d], first[d] + dir[d].P) run
+ * direction d, each direction with its own state buffers and barrier. */
+typedef struct dirs_job {
+    split_job dir[2];
+    int first[2];
+} dirs_job;
+
+static void dirs_worker(void *ctx, int p0, int p1)
+{
+    (void)p1;
+    dirs_job *job = ctx;
+    const int d = p0 >= job->first[1];
+    split_run(&job->dir[d], p0 - job->first[d]);
+}
+
+ds2_status cpu_rnn_recur_dirs(cpu_session *s, int layer, float *const proj[2], float *const y[2],
+                              int T, int B, const int *n_active, float *const *state,
+                              const cpu_frames *frames, int chunk, ds2_err *err)
+{
+    const cpu_model *m = s->m;
+    const ds2_net *net = &m->net;
+    const int H = net->hidden, GH = net->gates * net->hidden;
+    const int P = ds2_threadpool_size(s->w.pool), max_parts = (H + 15) / 16;
+    const size_t BH = (size_t)B * H;
+    ds2_status st;
+    if (P < 2 || net->directions != 2)
+        return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
+                        "cpu backend: concurrent directions need two directions and two threads");
+    if ((st = cpu_buf_reserve(&s->w.hs, 4 * BH, "RNN state", err)) != DS2_OK ||
+        (st = cpu_buf_reserve(&s->w.cs, 2 * BH, "RNN cell state", err)) != DS2_OK ||
+        (st = cpu_buf_reserve(&s->w.hg, (size_t)2 * B * GH, "GRU hidden gates", err)) != DS2_OK)
+        return st;
+    dirs_job job;
+    memset(&job, 0, sizeof job);
+    for (int d = 0; d < 2; d++) {
+        const int share = d == 0 ? P / 2 : P - P / 2; /* direction 1 takes the odd thread */
+        const int Pd = share < max_parts ? share : max_parts;
+        float *hs = s->w.hs.p + (size_t)d * 2 * BH;
+        job.first[d] = d == 0 ? 0 : job.dir[0].P;
+        job.dir[d] = (split_job){
+            .m = m,
+            .k = ds2_rnn_kernels_get(),
+            .layer = layer,
+            .d = d,
+            .T = T,
+            .B = B,
+            .P = Pd,
+            .n_active = n_active,
+            .proj = proj[d],
+            .y = y[d],
+            .frames = frames,
+            .chunk = chunk > 0 ? chunk : 1,
+            .h = {hs, hs + BH},
+            .c = s->w.cs.p + (size_t)d * BH,
+            .hg = s->w.hg.p + (size_t)d * B * GH,
+            .state = state,
+            .barrier = {.n = Pd},
+        };
+    }
+    /* One part per thread, all running at once (as in cpu_rnn_recur_split), so a direction's
+     * barrier never waits on a part that has not started. */
+    ds2_threadpool_parallel_for(s->w.pool, job.dir[0].P + job.dir[1].P, 1, dirs_worker, &job);
+    if (atomic_load(&job.dir[0].failed) || atomic_load(&job.dir[1].failed))
         return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY,
                         "cpu backend: recurrent step of layer %d failed (out of memory)", layer);
     return DS2_OK;
