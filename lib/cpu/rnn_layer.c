@@ -48,9 +48,9 @@ ds2_status cpu_linear_frames(cpu_session *s, const void *packed, const float *x,
  * on each step: at batch 1 a step of a small W_hh is a few microseconds, about what the threads'
  * meeting at the step barrier costs, and with one thread per direction (2 threads) there is no
  * barrier at all. Measured on an AVX2 Zen 4 (2 threads): the bundled 3 x BiGRU 320 model, int8
- * batch 1 (W_hh 0.3 MB): 11 % faster. Larger W_hh (the full-size model; fp32 at 1.2 MB) or larger
- * batches: no gain or slower, since each core then streams a whole W_hh per step, and at batch 8
- * the step's work is large beside the barrier. */
+ * batch 1 (W_hh 0.3 MB), 12 % less time per forward (docs/cpu-backend.md). Larger W_hh (the
+ * full-size model; fp32 at 1.2 MB) or larger batches: no gain or slower, since each core then
+ * streams a whole W_hh per step, and at batch 8 the step's work is large beside the barrier. */
 static int directions_at_once(const cpu_session *s, int layer, int B)
 {
     const cpu_model *m = s->m;
