@@ -179,119 +179,97 @@ static void split_run(split_job *job, int p)
     m->lin->step_free(step);
 }
 
-static void split_worker(void *ctx, int p0, int p1)
+/* One or two directions' recurrences running at once: pool threads are handed out in order,
+ * job[0].P to the first, job[1].P to the second. */
+typedef struct split_jobs {
+    int n;
+    split_job job[2];
+} split_jobs;
+
+static void jobs_worker(void *ctx, int p0, int p1)
 {
     (void)p1;
-    split_run(ctx, p0);
+    split_jobs *js = ctx;
+    int i = 0, p = p0;
+    while (i + 1 < js->n && p >= js->job[i].P)
+        p -= js->job[i++].P;
+    split_run(&js->job[i], p);
+}
+
+/* Directions dirs[0..n) of one layer at once, direction dirs[i] on share[i] threads (at most one
+ * per 16 hidden units), each with its own state buffers and barrier. */
+static ds2_status run_directions(cpu_session *s, int layer, int n, const int *dirs,
+                                 const int *share, float *const *proj, float *const *y, int T,
+                                 int B, const int *n_active, float *const *state,
+                                 const cpu_frames *frames, int chunk, ds2_err *err)
+{
+    const cpu_model *m = s->m;
+    const ds2_net *net = &m->net;
+    const int H = net->hidden, GH = net->gates * net->hidden, max_parts = (H + 15) / 16;
+    const size_t BH = (size_t)B * H;
+    ds2_status st;
+    if ((st = cpu_buf_reserve(&s->w.hs, 2 * BH * n, "RNN state", err)) != DS2_OK ||
+        (st = cpu_buf_reserve(&s->w.cs, BH * n, "RNN cell state", err)) != DS2_OK ||
+        (st = cpu_buf_reserve(&s->w.hg, (size_t)B * GH * n, "GRU hidden gates", err)) != DS2_OK)
+        return st;
+    split_jobs js;
+    memset(&js, 0, sizeof js);
+    js.n = n;
+    int parts = 0;
+    for (int i = 0; i < n; i++) {
+        const int P = share[i] < max_parts ? share[i] : max_parts;
+        float *hs = s->w.hs.p + 2 * BH * i;
+        js.job[i] = (split_job){
+            .m = m,
+            .k = ds2_rnn_kernels_get(),
+            .layer = layer,
+            .d = dirs[i],
+            .T = T,
+            .B = B,
+            .P = P,
+            .n_active = n_active,
+            .proj = proj[i],
+            .y = y[i],
+            .frames = frames,
+            .chunk = chunk > 0 ? chunk : 1,
+            .h = {hs, hs + BH},
+            .c = s->w.cs.p + BH * i,
+            .hg = s->w.hg.p + (size_t)B * GH * i,
+            .state = state,
+            .barrier = {.n = P},
+        };
+        parts += P;
+    }
+    /* One part per thread: parallel_for runs part p on thread p, all at once, so a barrier
+     * inside cannot wait on a part that has not started. */
+    ds2_threadpool_parallel_for(s->w.pool, parts, 1, jobs_worker, &js);
+    for (int i = 0; i < n; i++)
+        if (atomic_load(&js.job[i].failed))
+            return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY,
+                            "cpu backend: recurrent step of layer %d failed (out of memory)",
+                            layer);
+    return DS2_OK;
 }
 
 ds2_status cpu_rnn_recur_split(cpu_session *s, int layer, int d, float *proj, float *y, int T,
                                int B, const int *n_active, float *const *state,
                                const cpu_frames *frames, int chunk, ds2_err *err)
 {
-    const cpu_model *m = s->m;
-    const ds2_net *net = &m->net;
-    const int H = net->hidden, GH = net->gates * net->hidden;
-    int P = ds2_threadpool_size(s->w.pool);
-    if (P > (H + 15) / 16)
-        P = (H + 15) / 16;
-    ds2_status st;
-    if ((st = cpu_buf_reserve(&s->w.hs, (size_t)2 * B * H, "RNN state", err)) != DS2_OK ||
-        (st = cpu_buf_reserve(&s->w.cs, (size_t)B * H, "RNN cell state", err)) != DS2_OK ||
-        (st = cpu_buf_reserve(&s->w.hg, (size_t)B * GH, "GRU hidden gates", err)) != DS2_OK)
-        return st;
-    split_job job = {
-        .m = m,
-        .k = ds2_rnn_kernels_get(),
-        .layer = layer,
-        .d = d,
-        .T = T,
-        .B = B,
-        .P = P,
-        .n_active = n_active,
-        .proj = proj,
-        .y = y,
-        .frames = frames,
-        .chunk = chunk > 0 ? chunk : 1,
-        .h = {s->w.hs.p, s->w.hs.p + (size_t)B * H},
-        .c = s->w.cs.p,
-        .hg = s->w.hg.p,
-        .state = state,
-        .barrier = {.n = P},
-    };
-    /* One part per thread: parallel_for runs part p on thread p, all at once, so the barrier
-     * inside cannot wait on a part that has not started. */
-    ds2_threadpool_parallel_for(s->w.pool, P, 1, split_worker, &job);
-    if (atomic_load(&job.failed))
-        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY,
-                        "cpu backend: recurrent step of layer %d failed (out of memory)", layer);
-    return DS2_OK;
-}
-
-/* Both directions of a layer at once: pool threads [first[d], first[d] + dir[d].P) run
- * direction d, each direction with its own state buffers and barrier. */
-typedef struct dirs_job {
-    split_job dir[2];
-    int first[2];
-} dirs_job;
-
-static void dirs_worker(void *ctx, int p0, int p1)
-{
-    (void)p1;
-    dirs_job *job = ctx;
-    const int d = p0 >= job->first[1];
-    split_run(&job->dir[d], p0 - job->first[d]);
+    const int dirs[1] = {d}, share[1] = {ds2_threadpool_size(s->w.pool)};
+    return run_directions(s, layer, 1, dirs, share, &proj, &y, T, B, n_active, state, frames, chunk,
+                          err);
 }
 
 ds2_status cpu_rnn_recur_dirs(cpu_session *s, int layer, float *const proj[2], float *const y[2],
                               int T, int B, const int *n_active, float *const *state,
                               const cpu_frames *frames, int chunk, ds2_err *err)
 {
-    const cpu_model *m = s->m;
-    const ds2_net *net = &m->net;
-    const int H = net->hidden, GH = net->gates * net->hidden;
-    const int P = ds2_threadpool_size(s->w.pool), max_parts = (H + 15) / 16;
-    const size_t BH = (size_t)B * H;
-    ds2_status st;
-    if (P < 2 || net->directions != 2)
+    const int P = ds2_threadpool_size(s->w.pool);
+    if (P < 2 || s->m->net.directions != 2)
         return ds2_fail(err, DS2_ERR_INVALID_ARGUMENT,
                         "cpu backend: concurrent directions need two directions and two threads");
-    if ((st = cpu_buf_reserve(&s->w.hs, 4 * BH, "RNN state", err)) != DS2_OK ||
-        (st = cpu_buf_reserve(&s->w.cs, 2 * BH, "RNN cell state", err)) != DS2_OK ||
-        (st = cpu_buf_reserve(&s->w.hg, (size_t)2 * B * GH, "GRU hidden gates", err)) != DS2_OK)
-        return st;
-    dirs_job job;
-    memset(&job, 0, sizeof job);
-    for (int d = 0; d < 2; d++) {
-        const int share = d == 0 ? P / 2 : P - P / 2; /* direction 1 takes the odd thread */
-        const int Pd = share < max_parts ? share : max_parts;
-        float *hs = s->w.hs.p + (size_t)d * 2 * BH;
-        job.first[d] = d == 0 ? 0 : job.dir[0].P;
-        job.dir[d] = (split_job){
-            .m = m,
-            .k = ds2_rnn_kernels_get(),
-            .layer = layer,
-            .d = d,
-            .T = T,
-            .B = B,
-            .P = Pd,
-            .n_active = n_active,
-            .proj = proj[d],
-            .y = y[d],
-            .frames = frames,
-            .chunk = chunk > 0 ? chunk : 1,
-            .h = {hs, hs + BH},
-            .c = s->w.cs.p + (size_t)d * BH,
-            .hg = s->w.hg.p + (size_t)d * B * GH,
-            .state = state,
-            .barrier = {.n = Pd},
-        };
-    }
-    /* One part per thread, all running at once (as in cpu_rnn_recur_split), so a direction's
-     * barrier never waits on a part that has not started. */
-    ds2_threadpool_parallel_for(s->w.pool, job.dir[0].P + job.dir[1].P, 1, dirs_worker, &job);
-    if (atomic_load(&job.dir[0].failed) || atomic_load(&job.dir[1].failed))
-        return ds2_fail(err, DS2_ERR_OUT_OF_MEMORY,
-                        "cpu backend: recurrent step of layer %d failed (out of memory)", layer);
-    return DS2_OK;
+    /* the backward direction takes the odd thread */
+    const int dirs[2] = {0, 1}, share[2] = {P / 2, P - P / 2};
+    return run_directions(s, layer, 2, dirs, share, proj, y, T, B, n_active, state, frames, chunk,
+                          err);
 }
