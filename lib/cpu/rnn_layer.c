@@ -82,16 +82,17 @@ ds2_status cpu_rnn_layer(cpu_session *s, int layer, const float *x, int K, float
             chunk = (T + 1) / 2;
         if (chunk < 1)
             chunk = 1;
+        /* Both directions at once need a projection chunk and an output buffer each. */
+        const int at_once = directions_at_once(s, layer, B);
+        const size_t part = (size_t)chunk * B * GH;
         cpu_frames frames;
-        if ((st = cpu_buf_reserve(&s->proj, (size_t)chunk * B * GH, "RNN input projection", err)) !=
-                DS2_OK ||
+        if ((st = cpu_buf_reserve(&s->proj, at_once ? 2 * part : part, "RNN input projection",
+                                  err)) != DS2_OK ||
+            (at_once &&
+             (st = cpu_buf_reserve(&s->y_back, rows * H, "RNN backward output", err)) != DS2_OK) ||
             (st = lin->frames_input(&s->w, x, (int)rows, K, K, &frames, err)) != DS2_OK)
             return st;
-        if (directions_at_once(s, layer, B)) {
-            const size_t part = (size_t)chunk * B * GH;
-            if ((st = cpu_buf_reserve(&s->proj, 2 * part, "RNN input projection", err)) != DS2_OK ||
-                (st = cpu_buf_reserve(&s->y_back, rows * H, "RNN backward output", err)) != DS2_OK)
-                return st;
+        if (at_once) {
             memset(s->y_back.p, 0, sizeof(float) * rows * H);
             float *const proj2[2] = {s->proj.p, s->proj.p + part}, *const y2[2] = {y, s->y_back.p};
             if ((st = cpu_rnn_recur_dirs(s, layer, proj2, y2, T, B, n_active, state, &frames, chunk,

@@ -212,9 +212,7 @@ static ds2_status run_directions(cpu_session *s, int layer, int n, const int *di
         (st = cpu_buf_reserve(&s->w.cs, BH * n, "RNN cell state", err)) != DS2_OK ||
         (st = cpu_buf_reserve(&s->w.hg, (size_t)B * GH * n, "GRU hidden gates", err)) != DS2_OK)
         return st;
-    split_jobs js;
-    memset(&js, 0, sizeof js);
-    js.n = n;
+    split_jobs js = {.n = n};
     int parts = 0;
     for (int i = 0; i < n; i++) {
         const int P = share[i] < max_parts ? share[i] : max_parts;
