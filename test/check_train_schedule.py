@@ -70,6 +70,15 @@ def main():
         lr, warmup_steps, lr_anneal = 1e-3, 100, 0.5
     check(abs(sched.lr_at(Args, 0, 0.0) - 1e-5) < 1e-12 and
           abs(sched.lr_at(Args, 500, 2.0) - 2.5e-4) < 1e-12, "lr: linear warm-up, x anneal per epoch")
+
+    class Restarted(Args):  # base 1e-3 -> 3e-3 at step 400, ramped over 100 steps
+        lr, lr_before_restart, lr_restart_step = 3e-3, 1e-3, 400
+    check(abs(sched.lr_at(Restarted, 399, 0.0) - 1e-3) < 1e-12 and
+          abs(sched.lr_at(Restarted, 400, 0.0) - 1.02e-3) < 1e-12 and
+          abs(sched.lr_at(Restarted, 449, 1.0) - 1e-3) < 1e-12 and
+          abs(sched.lr_at(Restarted, 499, 1.0) - 1.5e-3) < 1e-12 and
+          abs(sched.lr_at(Restarted, 900, 1.0) - 1.5e-3) < 1e-12,
+          "lr restart: ramps from the old base to the new over warmup_steps, then anneals")
     check.finish("check_train_schedule")
 
 

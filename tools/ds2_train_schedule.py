@@ -35,9 +35,19 @@ def batches_for_epoch(fs, epoch, batch_size, seed, oversample=None, sortagrad=Tr
 
 
 def lr_at(args, step, epoch_pos):
-    """Linear warm-up, then x lr_anneal per epoch, applied continuously."""
-    warm = min(1.0, (step + 1) / args.warmup_steps)
-    return args.lr * warm * (args.lr_anneal ** epoch_pos)
+    """Linear warm-up, then x lr_anneal per epoch, applied continuously.
+
+    A run resumed with a new base rate (--lr-restart: args.lr_restart_step, the step it took
+    effect, and args.lr_before_restart, the old base) ramps linearly from the old base to the
+    new one over warmup_steps instead of warming up from zero again: the weights are trained
+    and Adam's moments are kept, so only the jump in rate needs smoothing."""
+    s0 = getattr(args, "lr_restart_step", None)
+    if s0 is None:
+        base = args.lr * min(1.0, (step + 1) / args.warmup_steps)
+    else:
+        t = min(1.0, max(0, step - s0 + 1) / args.warmup_steps)
+        base = args.lr_before_restart + (args.lr - args.lr_before_restart) * t
+    return base * (args.lr_anneal ** epoch_pos)
 
 
 def rates(totals):
