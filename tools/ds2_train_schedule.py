@@ -38,7 +38,7 @@ def lr_at(args, step, epoch_pos):
     """Linear warm-up, then x lr_anneal per epoch, applied continuously.
 
     A run resumed with a new base rate (--lr-restart: args.lr_restart_step, the step it took
-    effect, and args.lr_before_restart, the old base) ramps linearly from the old base to the
+    effect, and args.lr_before_restart, the base reached by then) ramps linearly from the old base to the
     new one over warmup_steps instead of warming up from zero again: the weights are trained
     and Adam's moments are kept, so only the jump in rate needs smoothing."""
     s0 = getattr(args, "lr_restart_step", None)
