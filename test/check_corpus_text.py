@@ -5,6 +5,7 @@ sentence a training one). Needs Debian's fortunes and wordnet-base (scripts/inst
 speaks nothing, so it takes a few seconds."""
 import os
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist  # noqa: E402
@@ -20,6 +21,74 @@ def committed_transcripts(eval_set):
         with open(os.path.join(d, name)) as f:
             out.append(f.read().strip())
     return out
+
+
+class SerialPool:
+    """multiprocessing.Pool's part that build_split uses, in this process (the stub make_one
+    below cannot be pickled)."""
+
+    def __init__(self, jobs):
+        self._processes = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def imap(self, fn, work, chunksize=1):
+        return map(fn, work)
+
+
+def check_voice_seed(mc, check):
+    """--voice-seed moves the voice splits' utterance seed and nothing else, and build_split
+    refuses a folder made with another seed (it would keep that seed's utterances)."""
+    calls = []
+    real = mc.build_split
+    mc.build_split = lambda split, sentences, count, seed, *rest, **kw: calls.append(
+        (split, seed, sentences[:count]))
+    argv = sys.argv
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for extra in ([], ["--voice-seed", "2027"]):
+                sys.argv = ["make-corpus", "--corpus-dir", tmp, "--splits",
+                            "train,train-voices,train-flite", "--voices-count", "50",
+                            "--flite-count", "50", "--train-count", "50"] + extra
+                mc.main()
+    finally:
+        mc.build_split, sys.argv = real, argv
+    plain, voiced = calls[:3], calls[3:]
+    check([c[1] for c in plain] == [2026] * 3 and [c[1] for c in voiced] == [2026, 2027, 2027],
+          "--voice-seed 2027 seeds train-voices and train-flite, train keeps --seed")
+    check([c[2] for c in plain] == [c[2] for c in voiced],
+          "--voice-seed leaves every split's sentences as they are")
+
+    seeds = []
+
+    def fake_one(job):
+        seeds.append(job[3])
+        return {"wav_path": "wav/%06d.wav" % job[0], "transcript_path": "txt/%06d.txt" % job[0],
+                "text": job[2], "seconds": 1.0, "voice": {}, "augment": {}}
+
+    real_one, real_pool = mc.make_one, mc.Pool
+    mc.make_one, mc.Pool = fake_one, SerialPool
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            mc.build_split("train-flite", ["a b", "c d"], 3, 2027, tmp, "wav", 1)
+            with open(os.path.join(tmp, "seed")) as f:
+                stamp = f.read().strip()
+            mc.build_split("train-flite", ["a b", "c d"], 3, 2027, tmp, "wav", 1)
+            try:
+                mc.build_split("train-flite", ["a b", "c d"], 3, 2026, tmp, "wav", 1)
+                refused = None
+            except SystemExit as e:
+                refused = str(e)
+    finally:
+        mc.make_one, mc.Pool = real_one, real_pool
+    check(seeds == [2027] * 6 and stamp == "2027",
+          "build_split stamps its folder with the seed it spoke with (%s)" % stamp)
+    check(refused is not None and "made with seed 2027, not 2026" in refused,
+          "build_split refuses a folder made with another seed: %s" % refused)
 
 
 def main():
@@ -90,6 +159,7 @@ def main():
         for b in names[k + 1:]:
             check(not set(voice_lists[a]) & set(voice_lists[b]),
                   "espeak-ng variant lists %s and %s are disjoint" % (a, b))
+    check_voice_seed(mc, check)
     alphabet = mc.ALPHABET
     check(all(set(s) <= alphabet for split in training + devs for s in text[split]),
           "every sentence is in the model alphabet")
