@@ -28,7 +28,7 @@ class SerialPool:
     below cannot be pickled)."""
 
     def __init__(self, jobs):
-        self._processes = 0
+        pass
 
     def __enter__(self):
         return self
@@ -83,12 +83,16 @@ def check_voice_seed(mc, check):
                 refused = None
             except SystemExit as e:
                 refused = str(e)
+        with tempfile.TemporaryDirectory() as tmp:
+            mc.build_split("eval-heldout", ["a b"], 1, 2026, tmp, "flac", 1)
+            eval_stamped = os.path.exists(os.path.join(tmp, "seed"))
     finally:
         mc.make_one, mc.Pool = real_one, real_pool
-    check(seeds == [2027] * 6 and stamp == "2027",
+    check(seeds[:6] == [2027] * 6 and stamp == "2027",
           "build_split stamps its folder with the seed it spoke with (%s)" % stamp)
     check(refused is not None and "made with seed 2027, not 2026" in refused,
           "build_split refuses a folder made with another seed: %s" % refused)
+    check(not eval_stamped, "an eval set (FLAC, committed) gets no seed file")
 
 
 def main():
